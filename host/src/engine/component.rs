@@ -1,0 +1,190 @@
+//! Loading a scenario: recognise, validate against our world, compile (or reuse the cache),
+//! resolve imports once, and read the scenario's options.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::Component;
+
+use super::bindings::{EXPORT, PACKAGE, WorldPre};
+use super::host::ALLOWED_WASI;
+use super::instance::Instance;
+use super::state::{Identity, InstanceState, RunContext};
+use super::Engine;
+
+/// Why a file cannot be used as a scenario. Each message says what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// Not WebAssembly at all.
+    #[error(
+        "not a WebAssembly file (it does not start with \"\\0asm\"); pass the .wasm component \
+         your scenario's build produced"
+    )]
+    NotWasm,
+    /// A core module instead of a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build the scenario for the \
+         wasm32-wasip2 target (`cargo build --target wasm32-wasip2`), or wrap the module with \
+         `wasm-tools component new`"
+    )]
+    CoreModule,
+    /// Malformed or failed to compile.
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    /// Does not export our `scenario` interface.
+    #[error(
+        "this component does not export `{EXPORT}`, so it is not a Loadwright scenario (it \
+         exports: {exports}); write it with the Loadwright SDK, which exports that interface"
+    )]
+    WrongWorld {
+        /// What it exports instead.
+        exports: String,
+    },
+    /// Imports something the host does not provide.
+    #[error(
+        "this component imports what Loadwright does not provide: {}. Scenarios may import \
+         only `{PACKAGE}` and the WASI subset of the standard library (clocks, random, stdio; \
+         no sockets, no files)",
+        .0.join(", ")
+    )]
+    UnsupportedImports(Vec<String>),
+    /// Imports match by name but not by type (an SDK for another contract version).
+    #[error("this component does not fit this host's contract ({PACKAGE}): {0}")]
+    Incompatible(String),
+    /// `options()` trapped.
+    #[error("the scenario's options() failed: {0}")]
+    Options(String),
+}
+
+/// A task a scenario declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    /// Name.
+    pub name: String,
+    /// Weight in the random pick.
+    pub weight: u32,
+}
+
+/// What a scenario declares and what it is made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioInfo {
+    /// SHA-256 of the component's bytes, hex.
+    pub hash: String,
+    /// Size of the component in bytes.
+    pub size: usize,
+    /// The tasks (one `default` task when the scenario declared none).
+    pub tasks: Vec<Task>,
+    /// The scenario's default plan document (JSON), empty for none.
+    pub plan: String,
+    /// Every import of the component.
+    pub imports: Vec<String>,
+}
+
+/// A compiled scenario with its imports resolved: instantiating a VU from it is cheap.
+#[derive(Clone)]
+pub struct Scenario {
+    pub(crate) pre: WorldPre<InstanceState>,
+    info: Arc<ScenarioInfo>,
+}
+
+impl Scenario {
+    /// What the scenario declares.
+    pub fn info(&self) -> &ScenarioInfo {
+        &self.info
+    }
+
+    /// The index of the task named `name`.
+    pub fn task_index(&self, name: &str) -> Option<u32> {
+        self.info.tasks.iter().position(|t| t.name == name).map(|i| i as u32)
+    }
+}
+
+fn kind_of(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    // Core modules have version 1 and layer 0; components have layer 1.
+    if bytes[6..8] == [0, 0] {
+        return Err(LoadError::CoreModule);
+    }
+    Ok(())
+}
+
+fn check_imports(engine: &wasmtime::Engine, component: &Component) -> Result<Vec<String>, LoadError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    if !exports.iter().any(|name| name == EXPORT) {
+        let exports = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
+        return Err(LoadError::WrongWorld { exports });
+    }
+    let mut imports = Vec::new();
+    let mut refused = Vec::new();
+    for (name, item) in ty.imports(engine) {
+        imports.push(name.to_owned());
+        let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+        let ours = interface.starts_with("loadwright:scenario/") && version == "0.1.0";
+        let wasi = ALLOWED_WASI.contains(&interface) && version.starts_with("0.2.");
+        if !(ours || wasi) || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            refused.push(if interface.starts_with("loadwright:scenario/") {
+                format!("{name} (this host implements {PACKAGE})")
+            } else {
+                name.to_owned()
+            });
+        }
+    }
+    if refused.is_empty() { Ok(imports) } else { Err(LoadError::UnsupportedImports(refused)) }
+}
+
+impl Engine {
+    /// Loads a scenario from the bytes of a component: validates it, compiles it (or reuses
+    /// the cached compilation), and reads its options.
+    pub async fn load(&self, bytes: &[u8]) -> Result<Scenario, LoadError> {
+        kind_of(bytes)?;
+        let hash = format!("{:x}", Sha256::digest(bytes));
+        let component = {
+            let engine = self.clone();
+            let bytes = bytes.to_vec();
+            let hash = hash.clone();
+            // Compiling takes 50 ms to 2 s of CPU: keep it off the async workers.
+            tokio::task::spawn_blocking(move || engine.compile(&bytes, &hash))
+                .await
+                .map_err(|err| LoadError::Invalid(err.to_string()))??
+        };
+        let imports = check_imports(&self.inner.wasmtime, &component)?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .and_then(WorldPre::new)
+            .map_err(|err| LoadError::Incompatible(format!("{err:#}")))?;
+        let mut scenario = Scenario {
+            pre,
+            info: Arc::new(ScenarioInfo { hash, size: bytes.len(), tasks: Vec::new(), plan: String::new(), imports }),
+        };
+        let (tasks, plan) = read_options(&scenario).await?;
+        let info = Arc::make_mut(&mut scenario.info);
+        info.tasks = tasks;
+        info.plan = plan;
+        Ok(scenario)
+    }
+}
+
+async fn read_options(scenario: &Scenario) -> Result<(Vec<Task>, String), LoadError> {
+    let context = RunContext::detached();
+    let identity = Identity { vu: 0, scenario: Arc::from("options") };
+    let mut instance = Instance::new(scenario, InstanceState::new(&context, identity))
+        .await
+        .map_err(|trap| LoadError::Options(trap.to_string()))?;
+    let options = instance.options().await.map_err(|trap| LoadError::Options(trap.to_string()))?;
+    let mut tasks: Vec<Task> = options
+        .tasks
+        .into_iter()
+        .map(|t| Task { name: t.name, weight: t.weight })
+        .collect();
+    if tasks.is_empty() {
+        tasks.push(Task { name: "default".into(), weight: 1 });
+    }
+    Ok((tasks, options.plan))
+}

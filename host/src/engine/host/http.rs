@@ -1,0 +1,209 @@
+//! `loadwright:scenario/http`: requests from the guest, sent natively and recorded.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use url::Url;
+
+use crate::engine::bindings::http::{self as wit, Host};
+use crate::engine::state::HttpHost;
+use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
+use crate::stats::RequestSample;
+
+/// What the stats need to know of a request besides its outcome.
+struct Label {
+    method: String,
+    name: String,
+}
+
+impl HttpHost {
+    /// Turns the guest's request into the client's, resolving the URL against the base URL.
+    fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
+        let method = request.method.to_ascii_uppercase();
+        let fallback = Label { method: method.clone(), name: request.name.clone().unwrap_or_else(|| request.url.clone()) };
+        let invalid = |message: String| (HttpError::new(ErrorKind::InvalidRequest, message), fallback.clone_label());
+        let url = match (Url::parse(&request.url), &self.base_url) {
+            (Ok(url), _) => url,
+            (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => base
+                .join(&request.url)
+                .map_err(|err| invalid(format!("bad URL {:?}: {err}", request.url)))?,
+            (Err(url::ParseError::RelativeUrlWithoutBase), None) => {
+                return Err(invalid(format!(
+                    "relative URL {:?} needs a base URL: run with --host http://...",
+                    request.url
+                )));
+            }
+            (Err(err), _) => return Err(invalid(format!("bad URL {:?}: {err}", request.url))),
+        };
+        let http_method = http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| invalid(format!("bad method {:?}", request.method)))?;
+        let name = request.name.unwrap_or_else(|| self.default_name(&url));
+        let expected = ExpectedStatuses::new(
+            request.expected_statuses.iter().map(|r| (r.min, r.max)).collect(),
+        );
+        let prepared = Request {
+            method: http_method,
+            url,
+            headers: request.headers,
+            body: Bytes::from(request.body),
+            timeout: request.timeout.map_or(self.timeout, Duration::from_nanos),
+            expected,
+            max_redirects: request.max_redirects.unwrap_or(self.max_redirects),
+            discard_body: request.discard_body,
+        };
+        Ok((prepared, Label { method, name }))
+    }
+
+    /// The path without query for URLs on the base URL's origin; the full URL without query
+    /// for others, so rows of different hosts never merge.
+    fn default_name(&self, url: &Url) -> String {
+        let same_origin = self.base_url.as_ref().is_some_and(|base| base.origin() == url.origin());
+        if same_origin {
+            url.path().to_owned()
+        } else {
+            let mut bare = url.clone();
+            bare.set_query(None);
+            bare.set_fragment(None);
+            bare.to_string()
+        }
+    }
+
+    fn record(&self, label: &Label, result: &Result<Response, HttpError>) {
+        let status_kind;
+        let sample = match result {
+            Ok(response) => {
+                status_kind = format!("status-{}", response.status);
+                RequestSample {
+                    method: &label.method,
+                    name: &label.name,
+                    duration: response.timings.duration(),
+                    failure: (!response.ok).then_some(status_kind.as_str()),
+                    bytes_sent: response.bytes_sent,
+                    bytes_received: response.bytes_received,
+                }
+            }
+            Err(err) => RequestSample {
+                method: &label.method,
+                name: &label.name,
+                duration: Duration::ZERO,
+                failure: Some(err.kind.as_str()),
+                bytes_sent: 0,
+                bytes_received: 0,
+            },
+        };
+        self.recorder.request(&sample);
+    }
+}
+
+impl Label {
+    fn clone_label(&self) -> Label {
+        Label { method: self.method.clone(), name: self.name.clone() }
+    }
+}
+
+fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::HttpError> {
+    match result {
+        Ok(r) => Ok(wit::Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body.to_vec(),
+            body_size: r.body_size,
+            url: r.url.to_string(),
+            redirects: r.redirects,
+            protocol: match r.protocol {
+                Protocol::Http10 => wit::Protocol::Http10,
+                Protocol::Http11 => wit::Protocol::Http11,
+                Protocol::Http2 => wit::Protocol::Http2,
+                Protocol::Http3 => wit::Protocol::Http3,
+            },
+            timings: wit::Timings {
+                blocked: r.timings.blocked.as_nanos() as u64,
+                dns: r.timings.dns.as_nanos() as u64,
+                connecting: r.timings.connecting.as_nanos() as u64,
+                tls_handshaking: r.timings.tls_handshaking.as_nanos() as u64,
+                sending: r.timings.sending.as_nanos() as u64,
+                waiting: r.timings.waiting.as_nanos() as u64,
+                receiving: r.timings.receiving.as_nanos() as u64,
+                duration: r.timings.duration().as_nanos() as u64,
+            },
+            connection_reused: r.connection_reused,
+            tls_resumed: false,
+            ok: r.ok,
+        }),
+        Err(err) => Err(wit::HttpError {
+            kind: match err.kind {
+                ErrorKind::Denied => wit::ErrorKind::Denied,
+                ErrorKind::InvalidRequest => wit::ErrorKind::InvalidRequest,
+                ErrorKind::Dns => wit::ErrorKind::Dns,
+                ErrorKind::ConnectRefused => wit::ErrorKind::ConnectRefused,
+                ErrorKind::ConnectTimeout => wit::ErrorKind::ConnectTimeout,
+                ErrorKind::TlsCertificate => wit::ErrorKind::TlsCertificate,
+                ErrorKind::TlsHandshake => wit::ErrorKind::TlsHandshake,
+                ErrorKind::Timeout => wit::ErrorKind::Timeout,
+                ErrorKind::Reset => wit::ErrorKind::Reset,
+                ErrorKind::Protocol => wit::ErrorKind::Protocol,
+                ErrorKind::BodyTooLarge => wit::ErrorKind::BodyTooLarge,
+                ErrorKind::TooManyRedirects => wit::ErrorKind::TooManyRedirects,
+                ErrorKind::TooManyRequests => wit::ErrorKind::TooManyRequests,
+                ErrorKind::Other => wit::ErrorKind::Other,
+            },
+            message: err.message,
+        }),
+    }
+}
+
+impl Host for HttpHost {
+    async fn send(&mut self, request: wit::Request) -> Result<wit::Response, wit::HttpError> {
+        let result = match self.prepare(request) {
+            Ok((request, label)) => {
+                let result = self.client.send(&mut self.session, request).await;
+                self.record(&label, &result);
+                result
+            }
+            Err((err, label)) => {
+                let result = Err(err);
+                self.record(&label, &result);
+                result
+            }
+        };
+        to_wit(result)
+    }
+
+    async fn batch(
+        &mut self,
+        requests: Vec<wit::Request>,
+    ) -> Vec<Result<wit::Response, wit::HttpError>> {
+        let mut results: Vec<Option<Result<Response, HttpError>>> = Vec::with_capacity(requests.len());
+        let mut labels = Vec::with_capacity(requests.len());
+        let mut ready = Vec::new();
+        for request in requests {
+            match self.prepare(request) {
+                Ok((request, label)) => {
+                    ready.push(request);
+                    labels.push(label);
+                    results.push(None);
+                }
+                Err((err, label)) => {
+                    labels.push(label);
+                    results.push(Some(Err(err)));
+                }
+            }
+        }
+        let mut sent = self.client.batch(&mut self.session, ready).await.into_iter();
+        results
+            .into_iter()
+            .zip(&labels)
+            .map(|(result, label)| {
+                let result = result.or_else(|| sent.next()).unwrap_or_else(|| {
+                    Err(HttpError::new(ErrorKind::Other, "request lost in batch"))
+                });
+                self.record(label, &result);
+                to_wit(result)
+            })
+            .collect()
+    }
+
+    async fn clear_cookies(&mut self) {
+        self.session.clear_cookies();
+    }
+}

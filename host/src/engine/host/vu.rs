@@ -1,0 +1,46 @@
+//! `loadwright:scenario/vu`: identity, think time, parameters, log.
+
+use crate::engine::bindings::vu::{Host, Level as WitLevel};
+use crate::engine::state::VuHost;
+use crate::runlog::{Level, Source};
+
+impl Host for VuHost {
+    async fn id(&mut self) -> u32 {
+        self.identity.vu
+    }
+
+    async fn iteration(&mut self) -> u64 {
+        self.iteration
+    }
+
+    async fn scenario(&mut self) -> String {
+        self.identity.scenario.to_string()
+    }
+
+    async fn sleep(&mut self, duration: u64) {
+        tokio::time::sleep(std::time::Duration::from_nanos(duration)).await;
+    }
+
+    async fn parameter(&mut self, key: String) -> Option<String> {
+        self.params.get(&key).cloned()
+    }
+
+    async fn parameters(&mut self) -> Vec<(String, String)> {
+        self.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    async fn setup_data(&mut self) -> Vec<u8> {
+        self.setup_data.get().cloned().unwrap_or_default()
+    }
+
+    async fn log(&mut self, level: WitLevel, message: String) {
+        let level = match level {
+            WitLevel::Trace => Level::Trace,
+            WitLevel::Debug => Level::Debug,
+            WitLevel::Info => Level::Info,
+            WitLevel::Warn => Level::Warn,
+            WitLevel::Error => Level::Error,
+        };
+        self.log.write(self.identity.vu, level, Source::Guest, &message);
+    }
+}

@@ -1,0 +1,75 @@
+//! The WebAssembly engine: one configured wasmtime engine per process, scenario loading with
+//! validation and a compilation cache, instances, and the host side of the WIT interfaces.
+//!
+//! Heavy work happens once: a component is compiled once (and cached on disk by content
+//! hash), its imports are resolved once into an `InstancePre`; a VU is then a fresh store
+//! and an instantiation from it, some tens of microseconds.
+
+pub(crate) mod bindings;
+mod cache;
+mod component;
+mod config;
+mod host;
+mod instance;
+mod state;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use wasmtime::component::Linker;
+
+pub use component::{LoadError, Scenario, ScenarioInfo, Task};
+pub use config::EngineOptions;
+pub use instance::{Instance, Trap};
+pub use state::{Identity, InstanceState, RunContext};
+
+/// The process's wasmtime engine with its linker and epoch ticker. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    wasmtime: wasmtime::Engine,
+    linker: Linker<InstanceState>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(options: EngineOptions) -> anyhow::Result<Self> {
+        let config = config::wasmtime_config(&options);
+        let wasmtime = wasmtime::Engine::new(&config).map_err(anyhow::Error::from).with_context(|| {
+            format!(
+                "failed to create the WebAssembly engine for {} instances (on Linux, a large \
+                 pool may need a higher vm.max_map_count: sysctl -w vm.max_map_count=1048576)",
+                options.max_instances
+            )
+        })?;
+        let mut linker = Linker::new(&wasmtime);
+        host::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("failed to link host interfaces")?;
+        start_epoch_ticker(&wasmtime);
+        Ok(Self { inner: Arc::new(Inner { wasmtime, linker, options }) })
+    }
+
+    /// The settings the engine was built with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.options
+    }
+}
+
+/// Advances the epoch every tick until the engine is dropped.
+fn start_epoch_ticker(engine: &wasmtime::Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("loadwright-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(config::EPOCH_TICK);
+            }
+        })
+        .map(drop)
+        .unwrap_or_else(|err| tracing::error!("failed to start the epoch ticker: {err}"));
+}

@@ -1,0 +1,156 @@
+//! The data of one instance's store, split by the interface that uses it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use url::Url;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::host::output::GuestOutput;
+use crate::config::HttpPlan;
+use crate::http::{Client, Session};
+use crate::runlog::{RunLog, Source};
+use crate::stats::{Collector, Recorder};
+
+/// What every instance of a run shares: the client, the stats, the log, the parameters.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The run's HTTP client.
+    pub client: Client,
+    /// The run's stats.
+    pub collector: Arc<Collector>,
+    /// The run's log.
+    pub log: Arc<RunLog>,
+    /// Base URL for relative request URLs.
+    pub base_url: Option<Url>,
+    /// HTTP defaults (timeout, redirects).
+    pub http: HttpPlan,
+    /// Parameters for `vu.parameter`.
+    pub params: Arc<BTreeMap<String, String>>,
+    /// What `on-test-start` returned, once it has.
+    pub setup_data: Arc<OnceLock<Vec<u8>>>,
+    /// Largest linear memory of an instance.
+    pub max_memory_bytes: usize,
+}
+
+/// Who an instance is: a VU of a scenario, or the test instance (VU 0).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// VU number from 1; 0 for the test instance.
+    pub vu: u32,
+    /// Name of the plan's scenario.
+    pub scenario: Arc<str>,
+}
+
+/// State for `http`.
+pub(crate) struct HttpHost {
+    pub client: Client,
+    pub session: Session,
+    pub recorder: Recorder,
+    pub base_url: Option<Url>,
+    pub timeout: Duration,
+    pub max_redirects: u32,
+}
+
+/// State for `vu`.
+pub(crate) struct VuHost {
+    pub identity: Identity,
+    pub iteration: u64,
+    pub params: Arc<BTreeMap<String, String>>,
+    pub setup_data: Arc<OnceLock<Vec<u8>>>,
+    pub log: Arc<RunLog>,
+}
+
+/// State for `metrics`.
+pub(crate) struct MetricsHost {
+    pub recorder: Recorder,
+    pub log: Arc<RunLog>,
+    pub vu: u32,
+    /// Metric names already reported as used with two kinds (logged once each).
+    pub conflicts: Vec<String>,
+}
+
+/// State for `stats`.
+pub(crate) struct StatsHost {
+    pub collector: Arc<Collector>,
+}
+
+/// The data of one store: one field per interface, plus WASI and limits.
+pub struct InstanceState {
+    pub(crate) http: HttpHost,
+    pub(crate) vu: VuHost,
+    pub(crate) metrics: MetricsHost,
+    pub(crate) stats: StatsHost,
+    pub(crate) limits: StoreLimits,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl InstanceState {
+    /// Fresh state for the instance `identity` of the run `context`.
+    pub fn new(context: &RunContext, identity: Identity) -> Self {
+        let vu = identity.vu;
+        let recorder = context.collector.recorder(vu);
+        // No arguments, environment, preopened directories or sockets: only stdio, clocks
+        // and randomness for the guest's standard library.
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(GuestOutput::new(context.log.clone(), vu, Source::Stdout))
+            .stderr(GuestOutput::new(context.log.clone(), vu, Source::Stderr))
+            .build();
+        Self {
+            http: HttpHost {
+                client: context.client.clone(),
+                session: Session::new(),
+                recorder: recorder.clone(),
+                base_url: context.base_url.clone(),
+                timeout: context.http.timeout,
+                max_redirects: context.http.max_redirects,
+            },
+            vu: VuHost {
+                identity,
+                iteration: 0,
+                params: context.params.clone(),
+                setup_data: context.setup_data.clone(),
+                log: context.log.clone(),
+            },
+            metrics: MetricsHost { recorder, log: context.log.clone(), vu, conflicts: Vec::new() },
+            stats: StatsHost { collector: context.collector.clone() },
+            limits: StoreLimitsBuilder::new()
+                .memory_size(context.max_memory_bytes)
+                .instances(32)
+                .build(),
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// Sets the iteration number `vu.iteration` reports.
+    pub fn set_iteration(&mut self, iteration: u64) {
+        self.vu.iteration = iteration;
+    }
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl RunContext {
+    /// A context tied to no run: for calls like `options()` whose samples nobody reads.
+    pub fn detached() -> Self {
+        Self {
+            client: Client::new(Default::default()),
+            collector: Collector::new(),
+            log: Arc::new(RunLog::new(64 << 10)),
+            base_url: None,
+            http: HttpPlan::default(),
+            params: Arc::default(),
+            setup_data: Arc::default(),
+            max_memory_bytes: 64 << 20,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Loadwright's engine: runs load-test scenarios that are sandboxed WebAssembly components,
+//! with every request performed natively and measured.
+//!
+//! # Layout
+//!
+//! - `cli`: the `host` command line (`run`, `inspect`, `target`), a thin shell over [`run`].
+//! - [`run`]: one library API under every shell: start a [`run::Run`] from a plan, get a
+//!   handle with status, snapshots, a live stream of intervals, and stop.
+//! - [`vu`]: VU lifecycle and the executors that schedule iterations; graceful stop.
+//! - [`engine`]: the one wasmtime engine, component loading, validation and caching, and the
+//!   host side of each WIT interface (`engine/host/<interface>.rs`).
+//! - [`stats`]: HdrHistograms, sharded recording, intervals, snapshots.
+//! - [`http`]: the native HTTP client, per-VU sessions, phase timings, error taxonomy.
+//! - [`config`]: the run plan: pure data, k6's names, validation.
+//! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
+//! - [`output`]: live progress and the end-of-test summary.
+//! - [`target`]: the built-in demo HTTP target for trying Loadwright with no server of your own.
+//!
+//! Imports point down: `cli` → `run` → `vu`/`engine`/`stats` → `http`.
+
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod runlog;
+pub mod stats;
