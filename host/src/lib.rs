@@ -14,12 +14,17 @@
 //! - [`config`]: the run plan: pure data, k6's names, validation.
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
 //! - [`output`]: live progress and the end-of-test summary.
-//! - [`target`]: the built-in demo HTTP target for trying Loadwright with no server of your own.
+//! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //!
 //! Imports point down: `cli` → `run` → `vu`/`engine`/`stats` → `http`.
 
+pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod output;
+pub mod run;
 pub mod runlog;
 pub mod stats;
+pub mod vu;

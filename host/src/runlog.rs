@@ -108,7 +108,10 @@ impl RunLog {
             message: message.to_owned(),
         };
         {
-            let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut recent = self
+                .recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if recent.len() == RECENT_LINES {
                 recent.pop_front();
             }
@@ -124,7 +127,10 @@ impl RunLog {
 
     /// The most recent lines, oldest first.
     pub fn recent(&self) -> Vec<LogLine> {
-        let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.iter().cloned().collect()
     }
 

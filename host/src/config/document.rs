@@ -100,14 +100,23 @@ impl PlanDocument {
     /// Shorthand flags on the command line (`--vus`, `--duration`, `--iterations`) replace the
     /// document's scenarios with one `default` scenario, as in k6.
     pub fn resolve(self, overrides: Overrides) -> Result<Plan, ConfigError> {
-        let cli_shorthand =
-            overrides.vus.is_some() || overrides.duration.is_some() || overrides.iterations.is_some();
+        let cli_shorthand = overrides.vus.is_some()
+            || overrides.duration.is_some()
+            || overrides.iterations.is_some();
         let scenarios = if cli_shorthand || self.scenarios.is_empty() {
             let (vus, duration, iterations) = if cli_shorthand {
                 (
                     overrides.vus.or(self.vus),
-                    overrides.duration.or(if overrides.iterations.is_some() { None } else { self.duration }),
-                    overrides.iterations.or(if overrides.duration.is_some() { None } else { self.iterations }),
+                    overrides.duration.or(if overrides.iterations.is_some() {
+                        None
+                    } else {
+                        self.duration
+                    }),
+                    overrides.iterations.or(if overrides.duration.is_some() {
+                        None
+                    } else {
+                        self.iterations
+                    }),
                 )
             } else {
                 (self.vus, self.duration, self.iterations)
@@ -157,7 +166,11 @@ impl PlanDocument {
 
 /// k6's shorthand: iterations make `shared-iterations` (bounded by the duration, if any),
 /// a duration alone makes `constant-vus`, nothing at all is one VU doing one iteration.
-fn shorthand_executor(vus: Option<u32>, duration: Option<Duration>, iterations: Option<u64>) -> Executor {
+fn shorthand_executor(
+    vus: Option<u32>,
+    duration: Option<Duration>,
+    iterations: Option<u64>,
+) -> Executor {
     let vus = vus.unwrap_or(1);
     match (duration, iterations) {
         (duration, Some(iterations)) => Executor::SharedIterations {
@@ -186,12 +199,19 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(doc.scenarios.len(), 1);
         let plan = doc
-            .resolve(Overrides { vus: Some(7), duration: Some(Duration::from_secs(5)), ..Default::default() })
+            .resolve(Overrides {
+                vus: Some(7),
+                duration: Some(Duration::from_secs(5)),
+                ..Default::default()
+            })
             .map_err(|e| e.to_string());
         let plan = plan.as_ref().map(|p| &p.scenarios[0]);
         assert_eq!(
             plan.map(|s| s.executor.clone()),
-            Ok(Executor::ConstantVus { vus: 7, duration: Duration::from_secs(5) })
+            Ok(Executor::ConstantVus {
+                vus: 7,
+                duration: Duration::from_secs(5)
+            })
         );
     }
 
@@ -206,21 +226,36 @@ mod tests {
         let scenario = plan.map(|p| &p.scenarios[0]);
         assert_eq!(scenario.map(|s| s.name.as_str()), Ok("buyers"));
         assert_eq!(scenario.map(|s| s.exec.as_deref()), Ok(Some("buy")));
-        assert_eq!(scenario.map(|s| s.graceful_stop), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            scenario.map(|s| s.graceful_stop),
+            Ok(Duration::from_secs(5))
+        );
         assert_eq!(plan.map(|p| p.max_vus()), Ok(2));
     }
 
     #[test]
     fn bad_documents_and_settings_say_what_is_wrong() {
-        let unknown = PlanDocument::from_json(r#"{"vuz": 3}"#).map(|_| ()).map_err(|e| e.to_string());
-        assert!(unknown.is_err_and(|e| e.contains("unknown field `vuz`")));
-        let too_many = PlanDocument::default()
-            .resolve(Overrides { vus: Some(5), iterations: Some(2), ..Default::default() })
+        let unknown = PlanDocument::from_json(r#"{"vuz": 3}"#)
             .map(|_| ())
             .map_err(|e| e.to_string());
-        assert!(too_many.is_err_and(|e| e.contains("use at most 2 VUs")), "{too_many:?}");
+        assert!(unknown.is_err_and(|e| e.contains("unknown field `vuz`")));
+        let too_many = PlanDocument::default()
+            .resolve(Overrides {
+                vus: Some(5),
+                iterations: Some(2),
+                ..Default::default()
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(
+            too_many.is_err_and(|e| e.contains("use at most 2 VUs")),
+            "{too_many:?}"
+        );
         let zero = PlanDocument::default()
-            .resolve(Overrides { vus: Some(0), ..Default::default() })
+            .resolve(Overrides {
+                vus: Some(0),
+                ..Default::default()
+            })
             .map(|_| ())
             .map_err(|e| e.to_string());
         assert!(zero.is_err_and(|e| e.contains("vus must be at least 1")));
@@ -228,10 +263,16 @@ mod tests {
 
     #[test]
     fn nothing_given_means_one_vu_one_iteration() {
-        let plan = PlanDocument::default().resolve(Overrides::default()).map_err(|e| e.to_string());
+        let plan = PlanDocument::default()
+            .resolve(Overrides::default())
+            .map_err(|e| e.to_string());
         assert_eq!(
             plan.map(|p| p.scenarios[0].executor.clone()),
-            Ok(Executor::SharedIterations { vus: 1, iterations: 1, max_duration: Duration::from_secs(600) })
+            Ok(Executor::SharedIterations {
+                vus: 1,
+                iterations: 1,
+                max_duration: Duration::from_secs(600)
+            })
         );
     }
 }

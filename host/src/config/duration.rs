@@ -20,7 +20,9 @@ pub fn format_duration(duration: Duration) -> String {
     } else {
         Duration::from_micros(duration.as_micros() as u64)
     };
-    humantime::format_duration(rounded).to_string().replace(' ', "")
+    humantime::format_duration(rounded)
+        .to_string()
+        .replace(' ', "")
 }
 
 /// Serde of durations as text (`"30s"`); numbers are read as milliseconds, as k6 does.

@@ -94,13 +94,19 @@ impl Executor {
             return Err(format!("{}: vus must be at least 1", self.name()));
         }
         if self.max_duration().is_zero() {
-            return Err(format!("{}: the duration must be longer than 0s", self.name()));
+            return Err(format!(
+                "{}: the duration must be longer than 0s",
+                self.name()
+            ));
         }
         match self {
-            Self::PerVuIterations { iterations: 0, .. } | Self::SharedIterations { iterations: 0, .. } => {
+            Self::PerVuIterations { iterations: 0, .. }
+            | Self::SharedIterations { iterations: 0, .. } => {
                 Err(format!("{}: iterations must be at least 1", self.name()))
             }
-            Self::SharedIterations { vus, iterations, .. } if u64::from(*vus) > *iterations => Err(format!(
+            Self::SharedIterations {
+                vus, iterations, ..
+            } if u64::from(*vus) > *iterations => Err(format!(
                 "shared-iterations: {iterations} iterations cannot keep {vus} VUs busy; \
                  use at most {iterations} VUs"
             )),
@@ -117,13 +123,21 @@ impl Executor {
                 plural(u64::from(*vus), "VU"),
                 super::format_duration(*duration)
             ),
-            Self::PerVuIterations { vus, iterations, max_duration } => format!(
+            Self::PerVuIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
                 "{} × {} each (max {})",
                 plural(u64::from(*vus), "VU"),
                 plural(*iterations, "iteration"),
                 super::format_duration(*max_duration)
             ),
-            Self::SharedIterations { vus, iterations, max_duration } => format!(
+            Self::SharedIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
                 "{} sharing {} (max {})",
                 plural(u64::from(*vus), "VU"),
                 plural(*iterations, "iteration"),

@@ -54,7 +54,11 @@ pub struct HttpPlan {
 
 impl Default for HttpPlan {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(60), max_redirects: 10, max_body_bytes: 16 << 20 }
+        Self {
+            timeout: Duration::from_secs(60),
+            max_redirects: 10,
+            max_body_bytes: 16 << 20,
+        }
     }
 }
 
@@ -113,7 +117,9 @@ impl Plan {
             scenario.executor.validate().map_err(fail)?;
             if let Some(rate) = scenario.spawn_rate {
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(fail(format!("spawnRate must be a positive number, not {rate}")));
+                    return Err(fail(format!(
+                        "spawnRate must be a positive number, not {rate}"
+                    )));
                 }
             }
         }

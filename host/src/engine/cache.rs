@@ -14,14 +14,18 @@ impl Engine {
     fn artifact_path(&self, hash: &str) -> Option<PathBuf> {
         let dir = self.inner.options.cache_dir.as_ref()?;
         let mut hasher = DefaultHasher::new();
-        self.inner.wasmtime.precompile_compatibility_hash().hash(&mut hasher);
+        self.inner
+            .wasmtime
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         Some(dir.join(format!("{hash}-{:016x}.cwasm", hasher.finish())))
     }
 
     /// Compiles `bytes` (SHA-256 `hash`), or maps the cached compilation.
     pub(crate) fn compile(&self, bytes: &[u8], hash: &str) -> Result<Component, LoadError> {
         let engine = &self.inner.wasmtime;
-        let invalid = |err: wasmtime::Error| LoadError::Invalid(format!("{:#}", anyhow::Error::from(err)));
+        let invalid =
+            |err: wasmtime::Error| LoadError::Invalid(format!("{:#}", anyhow::Error::from(err)));
         let Some(path) = self.artifact_path(hash) else {
             return Component::new(engine, bytes).map_err(invalid);
         };

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
 
+use super::Engine;
 use super::bindings::{EXPORT, PACKAGE, WorldPre};
 use super::host::ALLOWED_WASI;
 use super::instance::Instance;
 use super::state::{Identity, InstanceState, RunContext};
-use super::Engine;
 
 /// Why a file cannot be used as a scenario. Each message says what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,7 +97,11 @@ impl Scenario {
 
     /// The index of the task named `name`.
     pub fn task_index(&self, name: &str) -> Option<u32> {
-        self.info.tasks.iter().position(|t| t.name == name).map(|i| i as u32)
+        self.info
+            .tasks
+            .iter()
+            .position(|t| t.name == name)
+            .map(|i| i as u32)
     }
 }
 
@@ -112,11 +116,21 @@ fn kind_of(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-fn check_imports(engine: &wasmtime::Engine, component: &Component) -> Result<Vec<String>, LoadError> {
+fn check_imports(
+    engine: &wasmtime::Engine,
+    component: &Component,
+) -> Result<Vec<String>, LoadError> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     if !exports.iter().any(|name| name == EXPORT) {
-        let exports = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
+        let exports = if exports.is_empty() {
+            "nothing".to_owned()
+        } else {
+            exports.join(", ")
+        };
         return Err(LoadError::WrongWorld { exports });
     }
     let mut imports = Vec::new();
@@ -134,7 +148,11 @@ fn check_imports(engine: &wasmtime::Engine, component: &Component) -> Result<Vec
             });
         }
     }
-    if refused.is_empty() { Ok(imports) } else { Err(LoadError::UnsupportedImports(refused)) }
+    if refused.is_empty() {
+        Ok(imports)
+    } else {
+        Err(LoadError::UnsupportedImports(refused))
+    }
 }
 
 impl Engine {
@@ -161,7 +179,13 @@ impl Engine {
             .map_err(|err| LoadError::Incompatible(format!("{err:#}")))?;
         let mut scenario = Scenario {
             pre,
-            info: Arc::new(ScenarioInfo { hash, size: bytes.len(), tasks: Vec::new(), plan: String::new(), imports }),
+            info: Arc::new(ScenarioInfo {
+                hash,
+                size: bytes.len(),
+                tasks: Vec::new(),
+                plan: String::new(),
+                imports,
+            }),
         };
         let (tasks, plan) = read_options(&scenario).await?;
         let info = Arc::make_mut(&mut scenario.info);
@@ -173,18 +197,30 @@ impl Engine {
 
 async fn read_options(scenario: &Scenario) -> Result<(Vec<Task>, String), LoadError> {
     let context = RunContext::detached();
-    let identity = Identity { vu: 0, scenario: Arc::from("options") };
+    let identity = Identity {
+        vu: 0,
+        scenario: Arc::from("options"),
+    };
     let mut instance = Instance::new(scenario, InstanceState::new(&context, identity))
         .await
         .map_err(|trap| LoadError::Options(trap.to_string()))?;
-    let options = instance.options().await.map_err(|trap| LoadError::Options(trap.to_string()))?;
+    let options = instance
+        .options()
+        .await
+        .map_err(|trap| LoadError::Options(trap.to_string()))?;
     let mut tasks: Vec<Task> = options
         .tasks
         .into_iter()
-        .map(|t| Task { name: t.name, weight: t.weight })
+        .map(|t| Task {
+            name: t.name,
+            weight: t.weight,
+        })
         .collect();
     if tasks.is_empty() {
-        tasks.push(Task { name: "default".into(), weight: 1 });
+        tasks.push(Task {
+            name: "default".into(),
+            weight: 1,
+        });
     }
     Ok((tasks, options.plan))
 }

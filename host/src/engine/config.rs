@@ -31,7 +31,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { max_instances: 0, max_memory_bytes: 64 << 20, cache_dir: None }
+        Self {
+            max_instances: 0,
+            max_memory_bytes: 64 << 20,
+            cache_dir: None,
+        }
     }
 }
 

@@ -24,7 +24,11 @@ impl From<wasmtime::Error> for Trap {
         let reason = err.root_cause().to_string();
         let frame = err
             .downcast_ref::<wasmtime::WasmBacktrace>()
-            .and_then(|bt| bt.frames().iter().find_map(|f| f.func_name().map(str::to_owned)));
+            .and_then(|bt| {
+                bt.frames()
+                    .iter()
+                    .find_map(|f| f.func_name().map(str::to_owned))
+            });
         let message = match frame {
             Some(func) => format!("{reason} (in {func})"),
             None => reason,
@@ -65,38 +69,66 @@ impl Instance {
 
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
-        Ok(self.world.loadwright_scenario_guest().call_options(&mut self.store).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_options(&mut self.store)
+            .await?)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
-        Ok(self.world.loadwright_scenario_guest().call_run_task(&mut self.store, task).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_run_task(&mut self.store, task)
+            .await?)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
-        Ok(self.world.loadwright_scenario_guest().call_on_test_start(&mut self.store).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_on_test_start(&mut self.store)
+            .await?)
     }
 
     /// Calls `on-test-stop` with the final statistics.
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        Ok(self.world.loadwright_scenario_guest().call_on_test_stop(&mut self.store, &snapshot).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_on_test_stop(&mut self.store, &snapshot)
+            .await?)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
-        Ok(self.world.loadwright_scenario_guest().call_on_vu_start(&mut self.store).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_on_vu_start(&mut self.store)
+            .await?)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
-        Ok(self.world.loadwright_scenario_guest().call_on_vu_stop(&mut self.store).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_on_vu_stop(&mut self.store)
+            .await?)
     }
 
     /// Calls `on-stats`.
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        Ok(self.world.loadwright_scenario_guest().call_on_stats(&mut self.store, &snapshot).await?)
+        Ok(self
+            .world
+            .loadwright_scenario_guest()
+            .call_on_stats(&mut self.store, &snapshot)
+            .await?)
     }
 }

@@ -39,17 +39,27 @@ impl Engine {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(options: EngineOptions) -> anyhow::Result<Self> {
         let config = config::wasmtime_config(&options);
-        let wasmtime = wasmtime::Engine::new(&config).map_err(anyhow::Error::from).with_context(|| {
-            format!(
-                "failed to create the WebAssembly engine for {} instances (on Linux, a large \
+        let wasmtime = wasmtime::Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "failed to create the WebAssembly engine for {} instances (on Linux, a large \
                  pool may need a higher vm.max_map_count: sysctl -w vm.max_map_count=1048576)",
-                options.max_instances
-            )
-        })?;
+                    options.max_instances
+                )
+            })?;
         let mut linker = Linker::new(&wasmtime);
-        host::add_to_linker(&mut linker).map_err(anyhow::Error::from).context("failed to link host interfaces")?;
+        host::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link host interfaces")?;
         start_epoch_ticker(&wasmtime);
-        Ok(Self { inner: Arc::new(Inner { wasmtime, linker, options }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                wasmtime,
+                linker,
+                options,
+            }),
+        })
     }
 
     /// The settings the engine was built with.

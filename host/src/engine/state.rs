@@ -116,8 +116,15 @@ impl InstanceState {
                 setup_data: context.setup_data.clone(),
                 log: context.log.clone(),
             },
-            metrics: MetricsHost { recorder, log: context.log.clone(), vu, conflicts: Vec::new() },
-            stats: StatsHost { collector: context.collector.clone() },
+            metrics: MetricsHost {
+                recorder,
+                log: context.log.clone(),
+                vu,
+                conflicts: Vec::new(),
+            },
+            stats: StatsHost {
+                collector: context.collector.clone(),
+            },
             limits: StoreLimitsBuilder::new()
                 .memory_size(context.max_memory_bytes)
                 .instances(32)
@@ -135,7 +142,10 @@ impl InstanceState {
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

@@ -60,12 +60,18 @@ struct Hop {
 impl Client {
     /// A client with `options`.
     pub fn new(options: ClientOptions) -> Self {
-        Self { options: Arc::new(options) }
+        Self {
+            options: Arc::new(options),
+        }
     }
 
     /// Sends `request` with `session`'s connections and cookies, following redirects, within
     /// the request's timeout.
-    pub async fn send(&self, session: &mut Session, request: Request) -> Result<Response, HttpError> {
+    pub async fn send(
+        &self,
+        session: &mut Session,
+        request: Request,
+    ) -> Result<Response, HttpError> {
         let timeout = request.timeout;
         match tokio::time::timeout(timeout, self.follow(session, request)).await {
             Ok(result) => result,
@@ -115,7 +121,11 @@ impl Client {
         results
     }
 
-    async fn follow(&self, session: &mut Session, mut request: Request) -> Result<Response, HttpError> {
+    async fn follow(
+        &self,
+        session: &mut Session,
+        mut request: Request,
+    ) -> Result<Response, HttpError> {
         let (mut sent, mut received, mut redirects) = (0, 0, 0);
         loop {
             let hop = self.exchange(session, &request).await?;
@@ -132,11 +142,16 @@ impl Client {
                     ));
                 }
                 let next = request.url.join(location).map_err(|err| {
-                    HttpError::new(ErrorKind::Protocol, format!("bad redirect {location:?}: {err}"))
+                    HttpError::new(
+                        ErrorKind::Protocol,
+                        format!("bad redirect {location:?}: {err}"),
+                    )
                 })?;
                 redirects += 1;
                 // 303, and 301/302 after a POST, turn into a GET without body, as browsers do.
-                if hop.status == 303 || (matches!(hop.status, 301 | 302) && request.method == Method::POST) {
+                if hop.status == 303
+                    || (matches!(hop.status, 301 | 302) && request.method == Method::POST)
+                {
                     request.method = Method::GET;
                     request.body = Bytes::new();
                 }
@@ -174,7 +189,10 @@ impl Client {
                 None => self.connect(&origin, &mut timings).await?,
             };
             let hyper_request = self.build(request, &origin, cookie.as_deref())?;
-            match self.roundtrip(conn, hyper_request, request.discard_body, timings, reused).await {
+            match self
+                .roundtrip(conn, hyper_request, request.discard_body, timings, reused)
+                .await
+            {
                 Ok((hop, conn)) => {
                     for (name, value) in &hop.headers {
                         if name == "set-cookie" {
@@ -184,7 +202,9 @@ impl Client {
                     session.connections.checkin(origin, conn);
                     return Ok(hop);
                 }
-                Err(err) if reused && err.kind == ErrorKind::Reset && request.method.is_idempotent() => {
+                Err(err)
+                    if reused && err.kind == ErrorKind::Reset && request.method.is_idempotent() =>
+                {
                     continue;
                 }
                 Err(err) => return Err(err),
@@ -206,7 +226,8 @@ impl Client {
         let mut last_error = HttpError::new(ErrorKind::Dns, format!("{}: no address", origin.host));
         let mut stream = None;
         for addr in addrs {
-            match tokio::time::timeout(self.options.connect_timeout, TcpStream::connect(addr)).await {
+            match tokio::time::timeout(self.options.connect_timeout, TcpStream::connect(addr)).await
+            {
                 Ok(Ok(s)) => {
                     stream = Some(s);
                     break;
@@ -215,7 +236,10 @@ impl Client {
                 Err(_) => {
                     last_error = HttpError::new(
                         ErrorKind::ConnectTimeout,
-                        format!("no connection to {addr} within {:?}", self.options.connect_timeout),
+                        format!(
+                            "no connection to {addr} within {:?}",
+                            self.options.connect_timeout
+                        ),
                     )
                 }
             }
@@ -241,12 +265,16 @@ impl Client {
         origin: &Origin,
         cookie: Option<&str>,
     ) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
-        let invalid = |err: &dyn std::fmt::Display| HttpError::new(ErrorKind::InvalidRequest, err.to_string());
+        let invalid = |err: &dyn std::fmt::Display| {
+            HttpError::new(ErrorKind::InvalidRequest, err.to_string())
+        };
         let path = match request.url.query() {
             Some(query) => format!("{}?{query}", request.url.path()),
             None => request.url.path().to_owned(),
         };
-        let mut builder = hyper::Request::builder().method(request.method.clone()).uri(path);
+        let mut builder = hyper::Request::builder()
+            .method(request.method.clone())
+            .uri(path);
         let (mut has_host, mut has_agent) = (false, false);
         for (name, value) in &request.headers {
             has_host |= name.eq_ignore_ascii_case("host");
@@ -266,7 +294,9 @@ impl Client {
         if let Some(cookie) = cookie {
             builder = builder.header(http::header::COOKIE, cookie);
         }
-        builder.body(Full::new(request.body.clone())).map_err(|err| invalid(&err))
+        builder
+            .body(Full::new(request.body.clone()))
+            .map_err(|err| invalid(&err))
     }
 
     async fn roundtrip(
@@ -278,7 +308,10 @@ impl Client {
         reused: bool,
     ) -> Result<(Hop, Conn), HttpError> {
         let waited = Instant::now();
-        conn.sender.ready().await.map_err(|err| HttpError::from_hyper(&err))?;
+        conn.sender
+            .ready()
+            .await
+            .map_err(|err| HttpError::from_hyper(&err))?;
         timings.blocked = waited.elapsed();
         let before = conn.meter.mark();
         let started = Instant::now();
@@ -294,12 +327,19 @@ impl Client {
             .headers()
             .iter()
             .map(|(name, value)| {
-                (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
             })
             .collect();
         let (body, body_size) = self.read_body(response.into_body(), discard_body).await?;
         let done = Instant::now();
-        let written = conn.meter.last_write().filter(|&t| t >= started).unwrap_or(started);
+        let written = conn
+            .meter
+            .last_write()
+            .filter(|&t| t >= started)
+            .unwrap_or(started);
         let first_byte = conn
             .meter
             .first_read()
@@ -323,14 +363,20 @@ impl Client {
         Ok((hop, conn))
     }
 
-    async fn read_body(&self, mut body: Incoming, discard: bool) -> Result<(Bytes, u64), HttpError> {
+    async fn read_body(
+        &self,
+        mut body: Incoming,
+        discard: bool,
+    ) -> Result<(Bytes, u64), HttpError> {
         let limit = self.options.max_body_bytes;
         let mut size = 0u64;
         let mut kept = BytesMut::new();
         let mut first: Option<Bytes> = None;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|err| HttpError::from_hyper(&err))?;
-            let Ok(data) = frame.into_data() else { continue };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
             size += data.len() as u64;
             if discard {
                 continue;
@@ -362,17 +408,28 @@ impl Origin {
         if scheme != "http" {
             return Err(HttpError::new(
                 ErrorKind::InvalidRequest,
-                format!("{url}: only http:// URLs are supported so far (https arrives with TLS support)"),
+                format!(
+                    "{url}: only http:// URLs are supported so far (https arrives with TLS support)"
+                ),
             ));
         }
         let host = match url.host() {
             Some(Host::Domain(domain)) => domain.to_owned(),
             Some(Host::Ipv4(ip)) => ip.to_string(),
             Some(Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(HttpError::new(ErrorKind::InvalidRequest, format!("{url}: no host"))),
+            None => {
+                return Err(HttpError::new(
+                    ErrorKind::InvalidRequest,
+                    format!("{url}: no host"),
+                ));
+            }
         };
         let port = url.port_or_known_default().unwrap_or(80);
-        Ok(Self { scheme: scheme.to_owned(), host, port })
+        Ok(Self {
+            scheme: scheme.to_owned(),
+            host,
+            port,
+        })
     }
 }
 
@@ -381,5 +438,8 @@ fn is_redirect(status: u16) -> bool {
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }

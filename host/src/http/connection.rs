@@ -90,7 +90,13 @@ pub(crate) struct MeteredIo {
 impl MeteredIo {
     pub(crate) fn new(inner: TcpStream) -> (Self, Arc<Meter>) {
         let meter = Arc::new(Meter::new());
-        (Self { inner, meter: meter.clone() }, meter)
+        (
+            Self {
+                inner,
+                meter: meter.clone(),
+            },
+            meter,
+        )
     }
 }
 
@@ -123,7 +129,9 @@ impl AsyncWrite for MeteredIo {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
             self.meter.written.fetch_add(n as u64, Ordering::Relaxed);
-            self.meter.last_write.store(self.meter.now(), Ordering::Relaxed);
+            self.meter
+                .last_write
+                .store(self.meter.now(), Ordering::Relaxed);
         }
         poll
     }
@@ -136,7 +144,9 @@ impl AsyncWrite for MeteredIo {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = poll {
             self.meter.written.fetch_add(n as u64, Ordering::Relaxed);
-            self.meter.last_write.store(self.meter.now(), Ordering::Relaxed);
+            self.meter
+                .last_write
+                .store(self.meter.now(), Ordering::Relaxed);
         }
         poll
     }

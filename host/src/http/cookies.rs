@@ -66,10 +66,16 @@ mod tests {
         let mut jar = CookieJar::default();
         jar.store("a.test", "session=1; Path=/; HttpOnly");
         jar.store("a.test", "theme=dark");
-        assert_eq!(jar.header_for("a.test").as_deref(), Some("session=1; theme=dark"));
+        assert_eq!(
+            jar.header_for("a.test").as_deref(),
+            Some("session=1; theme=dark")
+        );
         assert_eq!(jar.header_for("b.test"), None);
         jar.store("a.test", "session=2");
-        assert_eq!(jar.header_for("a.test").as_deref(), Some("theme=dark; session=2"));
+        assert_eq!(
+            jar.header_for("a.test").as_deref(),
+            Some("theme=dark; session=2")
+        );
         jar.store("a.test", "theme=x; Max-Age=0");
         assert_eq!(jar.header_for("a.test").as_deref(), Some("session=2"));
     }

@@ -76,7 +76,10 @@ pub struct HttpError {
 impl HttpError {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// Classifies an I/O error raised while connecting.
@@ -100,8 +103,8 @@ impl HttpError {
             ErrorKind::Protocol
         } else if err.is_incomplete_message() || err.is_canceled() || err.is_closed() {
             ErrorKind::Reset
-        } else if let Some(io) = std::error::Error::source(err)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
+        } else if let Some(io) =
+            std::error::Error::source(err).and_then(|s| s.downcast_ref::<std::io::Error>())
         {
             match io.kind() {
                 std::io::ErrorKind::ConnectionReset

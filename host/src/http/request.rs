@@ -21,7 +21,9 @@ impl ExpectedStatuses {
         if self.0.is_empty() {
             return (200..400).contains(&status);
         }
-        self.0.iter().any(|&(min, max)| (min..=max).contains(&status))
+        self.0
+            .iter()
+            .any(|&(min, max)| (min..=max).contains(&status))
     }
 }
 

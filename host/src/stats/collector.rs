@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::metrics::{CustomKind, IterationOutcome, Metrics, RequestSample, Row};
 use super::snapshot::{
-    CheckStats, ErrorCount, IntervalStats, MetricStats, RequestStats, Snapshot,
+    CheckStats, ErrorCount, IntervalStats, IterationError, MetricStats, RequestStats, Snapshot,
 };
 
 /// Shards per collector: enough that VUs on different worker threads rarely meet on one
@@ -36,7 +36,9 @@ struct Aggregate {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a stats lock leaves plain counters behind: still usable.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Collector {
@@ -61,7 +63,10 @@ impl Collector {
 
     /// A recorder for the VU numbered `vu`.
     pub fn recorder(self: &Arc<Self>, vu: u32) -> Recorder {
-        Recorder { collector: self.clone(), shard: vu as usize % SHARDS }
+        Recorder {
+            collector: self.clone(),
+            shard: vu as usize % SHARDS,
+        }
     }
 
     /// Time since the collector started.
@@ -150,7 +155,12 @@ impl Collector {
             let count = if method.is_empty() {
                 aggregate.last.total.count
             } else {
-                aggregate.last.rows.get(method).and_then(|m| m.get(name)).map_or(0, |r| r.count)
+                aggregate
+                    .last
+                    .rows
+                    .get(method)
+                    .and_then(|m| m.get(name))
+                    .map_or(0, |r| r.count)
             };
             count as f64 / last_secs
         };
@@ -170,7 +180,9 @@ impl Collector {
             .rows
             .iter()
             .flat_map(|(method, by_name)| {
-                by_name.iter().map(move |(name, row)| row_stats(method, name, row))
+                by_name
+                    .iter()
+                    .map(move |(name, row)| row_stats(method, name, row))
             })
             .filter(|row| row.count > 0)
             .collect();
@@ -186,12 +198,18 @@ impl Collector {
             })
             .collect();
         errors.sort_by(|a, b| {
-            b.count.cmp(&a.count).then_with(|| (&a.name, &a.method, &a.kind).cmp(&(&b.name, &b.method, &b.kind)))
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (&a.name, &a.method, &a.kind).cmp(&(&b.name, &b.method, &b.kind)))
         });
         let mut checks: Vec<CheckStats> = m
             .checks
             .iter()
-            .map(|(name, &(passes, fails))| CheckStats { name: name.clone(), passes, fails })
+            .map(|(name, &(passes, fails))| CheckStats {
+                name: name.clone(),
+                passes,
+                fails,
+            })
             .collect();
         checks.sort_by(|a, b| a.name.cmp(&b.name));
         let mut metrics: Vec<MetricStats> = m
@@ -205,10 +223,30 @@ impl Collector {
                     CustomKind::Rate => 0.0,
                     CustomKind::Trend => trend.map_or(0.0, |t| t.mean),
                 };
-                MetricStats { name: name.clone(), kind: custom.kind, count: custom.count, value, trend }
+                MetricStats {
+                    name: name.clone(),
+                    kind: custom.kind,
+                    count: custom.count,
+                    value,
+                    trend,
+                }
             })
             .collect();
         metrics.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut iteration_errors: Vec<IterationError> = m
+            .iteration_errors
+            .iter()
+            .map(|((task, message), &count)| IterationError {
+                task: task.clone(),
+                message: message.clone(),
+                count,
+            })
+            .collect();
+        iteration_errors.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.message.cmp(&b.message))
+        });
         Snapshot {
             elapsed,
             vus: self.vus(),
@@ -223,6 +261,7 @@ impl Collector {
             errors,
             checks,
             metrics,
+            iteration_errors,
         }
     }
 }
@@ -252,6 +291,11 @@ impl Recorder {
     /// Records how an iteration ended and how long it took.
     pub fn iteration(&self, outcome: IterationOutcome, duration: Duration) {
         self.with(|m| m.record_iteration(outcome, duration));
+    }
+
+    /// Records why an iteration of `task` failed.
+    pub fn iteration_error(&self, task: &str, message: &str) {
+        self.with(|m| m.record_iteration_error(task, message));
     }
 
     /// Records a check's outcome.

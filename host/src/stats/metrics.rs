@@ -101,7 +101,13 @@ pub(crate) struct Custom {
 impl Custom {
     fn new(kind: CustomKind) -> Self {
         let trend = (kind == CustomKind::Trend).then(Trend::new);
-        Self { kind, count: 0, value: 0.0, set_at: None, trend }
+        Self {
+            kind,
+            count: 0,
+            value: 0.0,
+            set_at: None,
+            trend,
+        }
     }
 
     fn merge(&mut self, other: &Custom) {
@@ -148,7 +154,12 @@ pub(crate) struct Metrics {
     /// Checks: (passes, fails).
     pub checks: HashMap<String, (u64, u64)>,
     pub custom: HashMap<String, Custom>,
+    /// Failed iterations by (task, first line of the message).
+    pub iteration_errors: HashMap<(String, String), u64>,
 }
+
+/// Distinct iteration error messages kept; others are counted under one row.
+const MAX_ITERATION_ERRORS: usize = 100;
 
 impl Metrics {
     pub(crate) fn record_request(&mut self, sample: &RequestSample<'_>) {
@@ -158,11 +169,18 @@ impl Metrics {
         };
         match by_name.get_mut(sample.name) {
             Some(row) => row.record(sample),
-            None => by_name.entry(sample.name.to_owned()).or_default().record(sample),
+            None => by_name
+                .entry(sample.name.to_owned())
+                .or_default()
+                .record(sample),
         }
         self.total.record(sample);
         if let Some(kind) = sample.failure {
-            let key = (sample.method.to_owned(), sample.name.to_owned(), kind.to_owned());
+            let key = (
+                sample.method.to_owned(),
+                sample.name.to_owned(),
+                kind.to_owned(),
+            );
             *self.errors.entry(key).or_default() += 1;
         }
     }
@@ -178,6 +196,20 @@ impl Metrics {
         }
         self.iterations += 1;
         self.iteration_duration.record_duration(duration);
+    }
+
+    pub(crate) fn record_iteration_error(&mut self, task: &str, message: &str) {
+        let first_line = message.lines().next().unwrap_or_default();
+        let mut key = (
+            task.to_owned(),
+            first_line.chars().take(200).collect::<String>(),
+        );
+        if !self.iteration_errors.contains_key(&key)
+            && self.iteration_errors.len() >= MAX_ITERATION_ERRORS
+        {
+            key.1 = "(other errors)".to_owned();
+        }
+        *self.iteration_errors.entry(key).or_default() += 1;
     }
 
     pub(crate) fn record_check(&mut self, name: &str, ok: bool) {
@@ -196,7 +228,10 @@ impl Metrics {
     pub(crate) fn record_custom(&mut self, name: &str, kind: CustomKind, value: f64) -> bool {
         let metric = match self.custom.get_mut(name) {
             Some(metric) => metric,
-            None => self.custom.entry(name.to_owned()).or_insert_with(|| Custom::new(kind)),
+            None => self
+                .custom
+                .entry(name.to_owned())
+                .or_insert_with(|| Custom::new(kind)),
         };
         if metric.kind != kind {
             return false;
@@ -241,6 +276,9 @@ impl Metrics {
             tally.0 += passes;
             tally.1 += fails;
         }
+        for (key, count) in &other.iteration_errors {
+            *self.iteration_errors.entry(key.clone()).or_default() += count;
+        }
         for (name, metric) in &other.custom {
             match self.custom.get_mut(name) {
                 Some(mine) if mine.kind == metric.kind => mine.merge(metric),
@@ -259,6 +297,7 @@ impl Metrics {
         }
         self.total.reset();
         self.errors.clear();
+        self.iteration_errors.clear();
         self.iterations = 0;
         self.iterations_failed = 0;
         self.iterations_interrupted = 0;

@@ -13,6 +13,7 @@ mod trend;
 pub use collector::{Collector, Recorder};
 pub use metrics::{CustomKind, IterationOutcome, RequestSample};
 pub use snapshot::{
-    CheckStats, ErrorCount, IntervalStats, MetricStats, RequestStats, Snapshot, TrendStats,
+    CheckStats, ErrorCount, IntervalStats, IterationError, MetricStats, RequestStats, Snapshot,
+    TrendStats,
 };
 pub use trend::Trend;

@@ -90,6 +90,17 @@ pub struct MetricStats {
     pub trend: Option<TrendStats>,
 }
 
+/// Failed iterations with one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IterationError {
+    /// The task that failed.
+    pub task: String,
+    /// First line of the error or trap message.
+    pub message: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
 /// The cumulative view of a run at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Snapshot {
@@ -120,6 +131,8 @@ pub struct Snapshot {
     pub checks: Vec<CheckStats>,
     /// Custom metrics sorted by name.
     pub metrics: Vec<MetricStats>,
+    /// Why iterations failed, most frequent first.
+    pub iteration_errors: Vec<IterationError>,
 }
 
 /// The figures of one closed stats interval: one point of the run's time series.

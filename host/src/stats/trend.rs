@@ -21,7 +21,10 @@ impl Default for Trend {
 impl Trend {
     /// An empty trend.
     pub fn new() -> Self {
-        #[allow(clippy::unwrap_used, reason = "3 significant digits is a valid constant setting")]
+        #[allow(
+            clippy::unwrap_used,
+            reason = "3 significant digits is a valid constant setting"
+        )]
         let mut histogram = Histogram::new(3).unwrap();
         histogram.auto(true);
         Self { histogram, sum: 0 }
@@ -98,7 +101,11 @@ mod tests {
         }
         let stats = trend.stats();
         assert_eq!(stats.count, 10_000);
-        assert!((stats.mean - 5.0005).abs() < 1e-9, "exact mean, got {}", stats.mean);
+        assert!(
+            (stats.mean - 5.0005).abs() < 1e-9,
+            "exact mean, got {}",
+            stats.mean
+        );
         assert!((stats.p50 - 5.0).abs() <= 0.005, "p50 {}", stats.p50);
         assert!((stats.p99 - 9.9).abs() <= 0.01, "p99 {}", stats.p99);
         assert_eq!(stats.min, 0.001);

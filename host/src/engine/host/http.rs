@@ -20,13 +20,22 @@ impl HttpHost {
     /// Turns the guest's request into the client's, resolving the URL against the base URL.
     fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
         let method = request.method.to_ascii_uppercase();
-        let fallback = Label { method: method.clone(), name: request.name.clone().unwrap_or_else(|| request.url.clone()) };
-        let invalid = |message: String| (HttpError::new(ErrorKind::InvalidRequest, message), fallback.clone_label());
+        let fallback = Label {
+            method: method.clone(),
+            name: request.name.clone().unwrap_or_else(|| request.url.clone()),
+        };
+        let invalid = |message: String| {
+            (
+                HttpError::new(ErrorKind::InvalidRequest, message),
+                fallback.clone_label(),
+            )
+        };
         let url = match (Url::parse(&request.url), &self.base_url) {
             (Ok(url), _) => url,
-            (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => base
-                .join(&request.url)
-                .map_err(|err| invalid(format!("bad URL {:?}: {err}", request.url)))?,
+            (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => {
+                base.join(&request.url)
+                    .map_err(|err| invalid(format!("bad URL {:?}: {err}", request.url)))?
+            }
             (Err(url::ParseError::RelativeUrlWithoutBase), None) => {
                 return Err(invalid(format!(
                     "relative URL {:?} needs a base URL: run with --host http://...",
@@ -39,7 +48,11 @@ impl HttpHost {
             .map_err(|_| invalid(format!("bad method {:?}", request.method)))?;
         let name = request.name.unwrap_or_else(|| self.default_name(&url));
         let expected = ExpectedStatuses::new(
-            request.expected_statuses.iter().map(|r| (r.min, r.max)).collect(),
+            request
+                .expected_statuses
+                .iter()
+                .map(|r| (r.min, r.max))
+                .collect(),
         );
         let prepared = Request {
             method: http_method,
@@ -57,7 +70,10 @@ impl HttpHost {
     /// The path without query for URLs on the base URL's origin; the full URL without query
     /// for others, so rows of different hosts never merge.
     fn default_name(&self, url: &Url) -> String {
-        let same_origin = self.base_url.as_ref().is_some_and(|base| base.origin() == url.origin());
+        let same_origin = self
+            .base_url
+            .as_ref()
+            .is_some_and(|base| base.origin() == url.origin());
         if same_origin {
             url.path().to_owned()
         } else {
@@ -97,7 +113,10 @@ impl HttpHost {
 
 impl Label {
     fn clone_label(&self) -> Label {
-        Label { method: self.method.clone(), name: self.name.clone() }
+        Label {
+            method: self.method.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -173,7 +192,8 @@ impl Host for HttpHost {
         &mut self,
         requests: Vec<wit::Request>,
     ) -> Vec<Result<wit::Response, wit::HttpError>> {
-        let mut results: Vec<Option<Result<Response, HttpError>>> = Vec::with_capacity(requests.len());
+        let mut results: Vec<Option<Result<Response, HttpError>>> =
+            Vec::with_capacity(requests.len());
         let mut labels = Vec::with_capacity(requests.len());
         let mut ready = Vec::new();
         for request in requests {
@@ -189,7 +209,11 @@ impl Host for HttpHost {
                 }
             }
         }
-        let mut sent = self.client.batch(&mut self.session, ready).await.into_iter();
+        let mut sent = self
+            .client
+            .batch(&mut self.session, ready)
+            .await
+            .into_iter();
         results
             .into_iter()
             .zip(&labels)

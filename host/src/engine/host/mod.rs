@@ -45,12 +45,12 @@ impl HasData for Table {
 
 /// Adds our interfaces and the allowed WASI subset (no sockets) to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::WasiView as _;
     use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
     use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
     use wasmtime_wasi::random::WasiRandom;
-    use wasmtime_wasi::WasiView as _;
     type S = InstanceState;
 
     bindings::http::add_to_linker::<S, HasSelf<HttpHost>>(linker, |s| &mut s.http)?;

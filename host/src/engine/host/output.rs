@@ -29,7 +29,10 @@ impl GuestOutput {
     }
 
     fn writer(&self) -> LineWriter {
-        LineWriter { output: self.clone(), pending: Vec::new() }
+        LineWriter {
+            output: self.clone(),
+            pending: Vec::new(),
+        }
     }
 }
 
@@ -81,7 +84,9 @@ impl LineWriter {
             _ => Level::Info,
         };
         let text = String::from_utf8_lossy(line);
-        self.output.log.write(self.output.vu, level, self.output.source, &text);
+        self.output
+            .log
+            .write(self.output.vu, level, self.output.source, &text);
     }
 }
 
@@ -112,7 +117,11 @@ impl Pollable for LineWriter {
 }
 
 impl AsyncWrite for LineWriter {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }

@@ -65,7 +65,11 @@ pub(crate) fn to_wit(s: &Snapshot) -> types::StatsSnapshot {
         checks: s
             .checks
             .iter()
-            .map(|c| types::CheckStats { name: c.name.clone(), passes: c.passes, fails: c.fails })
+            .map(|c| types::CheckStats {
+                name: c.name.clone(),
+                passes: c.passes,
+                fails: c.fails,
+            })
             .collect(),
         metrics: s
             .metrics

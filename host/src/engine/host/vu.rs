@@ -26,7 +26,10 @@ impl Host for VuHost {
     }
 
     async fn parameters(&mut self) -> Vec<(String, String)> {
-        self.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     async fn setup_data(&mut self) -> Vec<u8> {
@@ -41,6 +44,7 @@ impl Host for VuHost {
             WitLevel::Warn => Level::Warn,
             WitLevel::Error => Level::Error,
         };
-        self.log.write(self.identity.vu, level, Source::Guest, &message);
+        self.log
+            .write(self.identity.vu, level, Source::Guest, &message);
     }
 }

@@ -1,0 +1,72 @@
+//! A shopper: logs in once per VU, then browses often and buys now and then, with think
+//! time, checks and custom metrics. Runs against the built-in demo target:
+//!
+//! `host run shop.wasm --target-demo`
+
+use std::time::Duration;
+
+use loadwright::{Counter, Options, Result, Scenario, Trend, check, get, post, random, sleep};
+
+static ITEMS_ADDED: Counter = Counter::new("items_added");
+static ITEM_PRICE: Trend = Trend::new("item_price");
+
+#[derive(Default)]
+struct Shopper {
+    token: String,
+}
+
+impl Scenario for Shopper {
+    fn options() -> Options<Self> {
+        Options::new()
+            .task("browse", 5, Shopper::browse)
+            .task("view_item", 3, Shopper::view_item)
+            .task("buy", 1, Shopper::buy)
+            .vus(5)
+            .duration("10s")
+    }
+
+    /// Once per VU (Locust's on_start): the session cookie lands in this VU's cookie jar.
+    fn on_vu_start(&mut self) -> Result<()> {
+        let response = post("/login").body("user=demo&password=demo").send()?.error_for_status()?;
+        self.token = response.text();
+        Ok(())
+    }
+}
+
+impl Shopper {
+    fn think() {
+        sleep(Duration::from_millis(random::range(50..250)));
+    }
+
+    fn browse(&mut self) -> Result<()> {
+        let response = get("/items").send()?;
+        check("catalog listed", response.status() == 200 && response.text().starts_with('['));
+        Self::think();
+        Ok(())
+    }
+
+    fn view_item(&mut self) -> Result<()> {
+        let id = random::range(1..11);
+        // One stats row for every item, instead of one per URL.
+        let response = get(format!("/items/{id}")).name("/items/{id}").send()?;
+        if check("item found", response.status() == 200) {
+            let text = response.text();
+            if let Some(price) = text.split("\"price\":").nth(1).and_then(|p| p.trim_end_matches('}').parse().ok()) {
+                ITEM_PRICE.add(price);
+            }
+        }
+        Self::think();
+        Ok(())
+    }
+
+    fn buy(&mut self) -> Result<()> {
+        let response = post("/cart").header("x-token", &self.token).body("item=1").send()?;
+        if check("added to cart", response.status() == 201) {
+            ITEMS_ADDED.add(1.0);
+        }
+        Self::think();
+        Ok(())
+    }
+}
+
+loadwright::scenario!(Shopper);

@@ -1,0 +1,83 @@
+//! The `host` command line: raw flags in, a validated plan and a library call out.
+
+mod inspect;
+mod run;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use run::RunArgs;
+
+/// Exit codes of `host`, stable for scripts and CI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// The command did what was asked.
+    Ok = 0,
+    /// Bad input: an unreadable file, a component that does not fit, an invalid plan.
+    Error = 1,
+    /// Bad flags (reported by the parser).
+    Usage = 2,
+    /// The run was aborted: `on-test-start` failed or the test instance could not start.
+    Aborted = 98,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Loadwright: load tests whose scenarios are sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "host", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario: live progress, then a summary.
+    Run(RunArgs),
+    /// Show what a scenario declares: tasks, default plan, imports.
+    Inspect(inspect::InspectArgs),
+    /// Serve the built-in demo target until Ctrl-C.
+    Target(target::TargetArgs),
+}
+
+/// Where compiled components are cached: `$LOADWRIGHT_CACHE_DIR`, else the user's cache
+/// directory.
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("LOADWRIGHT_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("loadwright").join("components"))
+}
+
+/// Logs of the host itself go to stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the parsed command.
+pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Inspect(args) => inspect::inspect(args).await,
+        Command::Target(args) => target::serve(args).await,
+    }
+}

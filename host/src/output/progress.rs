@@ -1,0 +1,100 @@
+//! The live progress line: redrawn in place on a terminal, printed now and then otherwise.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::format::millis;
+use crate::runlog::{Level, LogLine, Source};
+use crate::stats::IntervalStats;
+
+/// Writes progress for one run to standard error.
+pub struct Progress {
+    terminal: bool,
+    planned: Duration,
+    drawn: bool,
+    last_plain: Option<Duration>,
+    /// Interval between plain lines when not on a terminal.
+    plain_every: Duration,
+}
+
+impl Progress {
+    /// Progress for a run planned to last `planned` (before graceful stop).
+    pub fn new(terminal: bool, planned: Duration) -> Self {
+        Self {
+            terminal,
+            planned,
+            drawn: false,
+            last_plain: None,
+            plain_every: Duration::from_secs(5),
+        }
+    }
+
+    /// The line for `interval`.
+    pub fn line(&self, interval: &IntervalStats) -> String {
+        let total = interval.total_requests.max(1) as f64;
+        format!(
+            "running [{:>5.1}s / {}] VUs {:>4} | {:>9} reqs | {:>8.0} rps | p95 {:>8} | {} fails ({:.2}%)",
+            interval.elapsed.as_secs_f64(),
+            crate::config::format_duration(self.planned),
+            interval.vus,
+            interval.total_requests,
+            interval.rps,
+            millis(interval.duration.p95),
+            interval.total_failures,
+            interval.total_failures as f64 * 100.0 / total,
+        )
+    }
+
+    /// Shows a closed interval.
+    pub fn interval(&mut self, interval: &IntervalStats) {
+        let line = self.line(interval);
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            self.drawn = true;
+        } else if self
+            .last_plain
+            .is_none_or(|at| interval.elapsed >= at + self.plain_every)
+        {
+            let _ = writeln!(err, "{line}");
+            self.last_plain = Some(interval.elapsed);
+        }
+        let _ = err.flush();
+    }
+
+    /// Prints a log line above the progress line.
+    pub fn log(&mut self, line: &LogLine) {
+        let mut err = std::io::stderr().lock();
+        if self.drawn {
+            let _ = write!(err, "\r\x1b[2K");
+            self.drawn = false;
+        }
+        let who = if line.vu == 0 {
+            "test".to_owned()
+        } else {
+            format!("vu {}", line.vu)
+        };
+        let level = match line.level {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        let source = match line.source {
+            Source::Guest => "",
+            Source::Stdout => " stdout",
+            Source::Stderr => " stderr",
+            Source::Host => " host",
+        };
+        let _ = writeln!(err, "[{who}{source}] {level}: {}", line.message);
+    }
+
+    /// Ends the progress line so the summary starts on a fresh line.
+    pub fn finish(&mut self) {
+        if self.drawn {
+            let _ = writeln!(std::io::stderr());
+            self.drawn = false;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Drives one run from `on-test-start` to the report.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+use super::test_instance::TestInstance;
+use super::{Report, RunStatus, Shared};
+use crate::engine::{Engine, RunContext, Scenario};
+use crate::http::{Client, ClientOptions};
+use crate::runlog::{Level, Source};
+use crate::stats::Snapshot;
+use crate::vu::{ScenarioRun, run_scenario};
+
+/// Builds the report of the run as it stands.
+pub(crate) fn report(shared: &Shared, status: RunStatus) -> Report {
+    Report {
+        status,
+        plan: shared.plan.clone(),
+        scenario: shared.info.clone(),
+        started_at: shared.started_at,
+        snapshot: shared.collector.snapshot(),
+        series: shared.collector.series(),
+        log_dropped: shared.log.dropped(),
+    }
+}
+
+/// Ends the run with `status`: publishes the report, closes the interval stream.
+pub(crate) fn finish(shared: &Shared, status: RunStatus) {
+    if shared.report.borrow().is_some() {
+        return;
+    }
+    if let RunStatus::Aborted { reason } = &status {
+        shared.log.write(
+            0,
+            Level::Error,
+            Source::Host,
+            &format!("run aborted: {reason}"),
+        );
+    }
+    let report = Arc::new(report(shared, status.clone()));
+    shared.status.send_replace(status);
+    shared.report.send_replace(Some(report));
+    shared
+        .intervals
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+}
+
+pub(crate) async fn drive(shared: Arc<Shared>, engine: Engine, scenario: Scenario) {
+    let plan = &shared.plan;
+    let context = RunContext {
+        client: Client::new(ClientOptions {
+            max_body_bytes: plan.http.max_body_bytes,
+            ..Default::default()
+        }),
+        collector: shared.collector.clone(),
+        log: shared.log.clone(),
+        base_url: plan.base_url.clone(),
+        http: plan.http.clone(),
+        params: Arc::new(plan.params.clone()),
+        setup_data: Arc::default(),
+        max_memory_bytes: engine.options().max_memory_bytes as usize,
+    };
+
+    let mut test = TestInstance::new(scenario.clone(), context.clone());
+    match test.on_test_start().await {
+        Ok(data) => {
+            let _ = context.setup_data.set(data);
+        }
+        Err(reason) => return finish(&shared, RunStatus::Aborted { reason }),
+    }
+    shared.status.send_replace(RunStatus::Running);
+
+    let stopping = {
+        let shared = shared.clone();
+        let mut stop = shared.stop.subscribe();
+        tokio::spawn(async move {
+            if stop.wait_for(|stopped| *stopped).await.is_ok() {
+                shared.status.send_if_modified(|status| {
+                    let running = *status == RunStatus::Running;
+                    if running {
+                        *status = RunStatus::Stopping;
+                    }
+                    running
+                });
+            }
+        })
+    };
+
+    let (stats_sender, hooks) = test.spawn_on_stats();
+    let ticker = tokio::spawn(close_intervals(shared.clone(), stats_sender));
+
+    let next_vu = Arc::new(AtomicU32::new(1));
+    let mut scenarios = JoinSet::new();
+    for scenario_plan in &plan.scenarios {
+        let run = ScenarioRun::new(
+            scenario_plan.clone(),
+            scenario.clone(),
+            context.clone(),
+            next_vu.clone(),
+        );
+        match run {
+            Ok(run) => {
+                scenarios.spawn(run_scenario(Arc::new(run), shared.stop.subscribe()));
+            }
+            Err(reason) => {
+                ticker.abort();
+                return finish(&shared, RunStatus::Aborted { reason });
+            }
+        }
+    }
+    while scenarios.join_next().await.is_some() {}
+    stopping.abort();
+    ticker.abort();
+    // The ticker owned the on-stats sender: aborting it ends the hook task.
+    let _ = ticker.await;
+
+    let last = shared.collector.close_interval();
+    if let Some(sender) = shared
+        .intervals
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
+        let _ = sender.send(last);
+    }
+    let final_snapshot = shared.collector.snapshot();
+    if let Ok(mut test) = hooks.await {
+        test.on_test_stop(&final_snapshot).await;
+    }
+    let status = if *shared.stop.borrow() {
+        RunStatus::Stopped
+    } else {
+        RunStatus::Completed
+    };
+    finish(&shared, status);
+}
+
+/// Closes an interval at each tick, publishes it, and hands a snapshot to `on-stats`.
+async fn close_intervals(shared: Arc<Shared>, stats: watch::Sender<Option<Arc<Snapshot>>>) {
+    let mut ticker = tokio::time::interval(shared.plan.stats_interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let interval = shared.collector.close_interval();
+        if let Some(sender) = shared
+            .intervals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            let _ = sender.send(interval);
+        }
+        stats.send_replace(Some(Arc::new(shared.collector.snapshot())));
+    }
+}

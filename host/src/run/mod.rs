@@ -1,0 +1,243 @@
+//! The library API under every shell: start a run from a scenario and a plan, then watch it
+//! through a [`RunHandle`] (status, snapshots, a live stream of intervals, logs) and stop it.
+//!
+//! ```no_run
+//! # async fn demo(bytes: &[u8]) -> anyhow::Result<()> {
+//! use loadwright_host::config::{Overrides, PlanDocument};
+//! use loadwright_host::engine::{Engine, EngineOptions};
+//! use loadwright_host::run::Run;
+//!
+//! let engine = Engine::new(EngineOptions { max_instances: 64, ..Default::default() })?;
+//! let scenario = engine.load(bytes).await?;
+//! let plan = PlanDocument::from_json(&scenario.info().plan)?.resolve(Overrides::default())?;
+//! let handle = Run::start(&engine, scenario, plan)?;
+//! let mut intervals = handle.subscribe();
+//! while let Ok(interval) = intervals.recv().await {
+//!     println!("{:.0} rps", interval.rps);
+//! }
+//! let report = handle.wait().await;
+//! println!("{} requests", report.snapshot.total.count);
+//! # Ok(()) }
+//! ```
+
+mod driver;
+mod test_instance;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::config::Plan;
+use crate::engine::{Engine, Scenario, ScenarioInfo};
+use crate::runlog::{LogLine, RunLog};
+use crate::stats::{Collector, IntervalStats, Snapshot};
+
+/// Where a run is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Running `on-test-start`.
+    Starting,
+    /// VUs are iterating.
+    Running,
+    /// A stop was asked; in-flight iterations are finishing.
+    Stopping,
+    /// Every scenario ran to its end.
+    Completed,
+    /// Stopped early on request.
+    Stopped,
+    /// Could not run: `on-test-start` failed, or the test instance could not start.
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RunStatus {
+    /// Whether the run is over.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Self::Completed | Self::Stopped | Self::Aborted { .. })
+    }
+}
+
+/// What a finished run leaves behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// How it ended.
+    pub status: RunStatus,
+    /// The plan it ran.
+    pub plan: Plan,
+    /// The scenario it ran.
+    pub scenario: ScenarioInfo,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// The final statistics.
+    pub snapshot: Snapshot,
+    /// The per-interval time series.
+    pub series: Vec<IntervalStats>,
+    /// Log lines dropped because the log was full.
+    pub log_dropped: u64,
+}
+
+/// Why a run could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The plan is invalid.
+    #[error(transparent)]
+    Plan(#[from] crate::config::ConfigError),
+    /// The plan does not fit the scenario (an `exec` naming no task, all weights 0).
+    #[error("{0}")]
+    Mismatch(String),
+    /// The engine has fewer instance slots than the plan needs.
+    #[error("the plan needs {needed} instances but the engine was built for {available}")]
+    Capacity {
+        /// Instances the plan needs.
+        needed: u32,
+        /// Instances the engine has.
+        available: u32,
+    },
+}
+
+pub(crate) struct Shared {
+    pub plan: Plan,
+    pub info: ScenarioInfo,
+    pub started_at: SystemTime,
+    pub collector: Arc<Collector>,
+    pub log: Arc<RunLog>,
+    pub status: watch::Sender<RunStatus>,
+    /// Taken (closing every subscription) when the run ends.
+    pub intervals: std::sync::Mutex<Option<broadcast::Sender<IntervalStats>>>,
+    pub stop: watch::Sender<bool>,
+    pub report: watch::Sender<Option<Arc<Report>>>,
+}
+
+/// A running (or finished) run. Cheap to clone; every clone sees the same run.
+#[derive(Clone)]
+pub struct RunHandle {
+    shared: Arc<Shared>,
+}
+
+/// Starts runs.
+pub struct Run;
+
+impl Run {
+    /// Instances a run of `plan` needs from the engine: its VUs plus the test instance and
+    /// room for re-created VUs.
+    pub fn instances_needed(plan: &Plan) -> u32 {
+        plan.max_vus().saturating_add(4)
+    }
+
+    /// Validates `plan` against `scenario` and starts the run in the background.
+    /// Must be called within a tokio runtime.
+    pub fn start(engine: &Engine, scenario: Scenario, plan: Plan) -> Result<RunHandle, StartError> {
+        plan.validate()?;
+        let available = engine.options().max_instances;
+        let needed = Self::instances_needed(&plan);
+        if available > 0 && needed > available {
+            return Err(StartError::Capacity { needed, available });
+        }
+        for scenario_plan in &plan.scenarios {
+            crate::vu::TaskPicker::new(&scenario.info().tasks, scenario_plan.exec.as_deref())
+                .map_err(|err| {
+                    StartError::Mismatch(format!("scenario {:?}: {err}", scenario_plan.name))
+                })?;
+        }
+        let collector = Collector::new();
+        collector.set_vus_max(plan.max_vus());
+        let shared = Arc::new(Shared {
+            info: scenario.info().clone(),
+            log: Arc::new(RunLog::new(plan.log_limit_bytes)),
+            plan,
+            started_at: SystemTime::now(),
+            collector,
+            status: watch::channel(RunStatus::Starting).0,
+            intervals: std::sync::Mutex::new(Some(broadcast::channel(64).0)),
+            stop: watch::channel(false).0,
+            report: watch::channel(None).0,
+        });
+        let driver = tokio::spawn(driver::drive(shared.clone(), engine.clone(), scenario));
+        let supervised = shared.clone();
+        tokio::spawn(async move {
+            if let Err(err) = driver.await {
+                let reason = format!("the run's driver failed: {err}");
+                driver::finish(&supervised, RunStatus::Aborted { reason });
+            }
+        });
+        Ok(RunHandle { shared })
+    }
+}
+
+impl RunHandle {
+    /// The current status.
+    pub fn status(&self) -> RunStatus {
+        self.shared.status.borrow().clone()
+    }
+
+    /// Status changes as they happen.
+    pub fn watch_status(&self) -> watch::Receiver<RunStatus> {
+        self.shared.status.subscribe()
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.shared.plan
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &ScenarioInfo {
+        &self.shared.info
+    }
+
+    /// The cumulative statistics now.
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.collector.snapshot()
+    }
+
+    /// Every closed interval so far.
+    pub fn series(&self) -> Vec<IntervalStats> {
+        self.shared.collector.series()
+    }
+
+    /// Each interval as it closes. A slow receiver skips intervals (`Lagged`), it never slows
+    /// the run; the channel closes when the run ends.
+    pub fn subscribe(&self) -> broadcast::Receiver<IntervalStats> {
+        let intervals = self
+            .shared
+            .intervals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match intervals.as_ref() {
+            Some(sender) => sender.subscribe(),
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    /// Log lines as they are written.
+    pub fn logs(&self) -> broadcast::Receiver<LogLine> {
+        self.shared.log.subscribe()
+    }
+
+    /// The most recent log lines.
+    pub fn recent_logs(&self) -> Vec<LogLine> {
+        self.shared.log.recent()
+    }
+
+    /// Asks the run to stop: no new iteration starts, in-flight ones get the graceful stop.
+    pub fn stop(&self) {
+        self.shared.stop.send_replace(true);
+    }
+
+    /// Waits for the end and returns the report.
+    pub async fn wait(&self) -> Arc<Report> {
+        let mut report = self.shared.report.subscribe();
+        // The sender lives in `shared`, which `self` holds: the wait ends only with a report.
+        match report.wait_for(Option::is_some).await {
+            Ok(report) => report
+                .clone()
+                .unwrap_or_else(|| unreachable!("waited for Some")),
+            Err(_) => unreachable!("the report sender outlives every handle"),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The run's test instance: where `on-test-start`, `on-stats` and `on-test-stop` run, apart
+//! from every VU.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::engine::{Identity, Instance, InstanceState, RunContext, Scenario, Trap};
+use crate::runlog::{Level, Source};
+use crate::stats::Snapshot;
+
+/// The test instance, created on first use and again after a trap.
+pub(crate) struct TestInstance {
+    scenario: Scenario,
+    context: RunContext,
+    instance: Option<Instance>,
+}
+
+impl TestInstance {
+    pub(crate) fn new(scenario: Scenario, context: RunContext) -> Self {
+        Self {
+            scenario,
+            context,
+            instance: None,
+        }
+    }
+
+    async fn instance(&mut self) -> Result<&mut Instance, Trap> {
+        if self.instance.is_none() {
+            let identity = Identity {
+                vu: 0,
+                scenario: Arc::from("test"),
+            };
+            let state = InstanceState::new(&self.context, identity);
+            self.instance = Some(Instance::new(&self.scenario, state).await?);
+        }
+        self.instance.as_mut().ok_or_else(|| Trap {
+            message: "no test instance".into(),
+        })
+    }
+
+    fn lost(&mut self, hook: &str, trap: &Trap) {
+        self.instance = None;
+        let message = format!("{hook} trapped: {trap}");
+        self.context
+            .log
+            .write(0, Level::Error, Source::Host, &message);
+    }
+
+    /// Runs `on-test-start`; the error is the reason to abort the run.
+    pub(crate) async fn on_test_start(&mut self) -> Result<Vec<u8>, String> {
+        let result = match self.instance().await {
+            Ok(instance) => instance.on_test_start().await,
+            Err(trap) => return Err(format!("the test instance could not start: {trap}")),
+        };
+        match result {
+            Ok(Ok(data)) => Ok(data),
+            Ok(Err(message)) => Err(format!("on-test-start failed: {message}")),
+            Err(trap) => {
+                self.lost("on-test-start", &trap);
+                Err(format!("on-test-start trapped: {trap}"))
+            }
+        }
+    }
+
+    pub(crate) async fn on_stats(&mut self, snapshot: &Snapshot) {
+        let result = match self.instance().await {
+            Ok(instance) => instance.on_stats(snapshot).await,
+            Err(trap) => Err(trap),
+        };
+        if let Err(trap) = result {
+            self.lost("on-stats", &trap);
+        }
+    }
+
+    pub(crate) async fn on_test_stop(&mut self, snapshot: &Snapshot) {
+        let result = match self.instance().await {
+            Ok(instance) => instance.on_test_stop(snapshot).await,
+            Err(trap) => Err(trap),
+        };
+        if let Err(trap) = result {
+            self.lost("on-test-stop", &trap);
+        }
+    }
+
+    /// Moves the instance into a task that calls `on-stats` with each snapshot sent; a
+    /// snapshot sent while a call runs replaces the pending one (intervals are skipped, not
+    /// queued). Dropping the sender ends the task, which gives the instance back.
+    pub(crate) fn spawn_on_stats(
+        mut self,
+    ) -> (
+        watch::Sender<Option<Arc<Snapshot>>>,
+        JoinHandle<TestInstance>,
+    ) {
+        let (sender, mut receiver) = watch::channel::<Option<Arc<Snapshot>>>(None);
+        let task = tokio::spawn(async move {
+            while receiver.changed().await.is_ok() {
+                let snapshot = receiver.borrow_and_update().clone();
+                if let Some(snapshot) = snapshot {
+                    self.on_stats(&snapshot).await;
+                }
+            }
+            self
+        });
+        (sender, task)
+    }
+}
