@@ -1,1 +1,58 @@
-//! tests
+//! Loadwright's integration tests: real guests (built from source), real runs, servers on
+//! loopback. One binary, one module per area.
+
+mod cli;
+mod counts;
+mod faults;
+mod hooks;
+mod loading;
+mod stop;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loadwright_host::config::{Overrides, PlanDocument};
+use loadwright_host::engine::{Engine, EngineOptions, Scenario};
+use loadwright_host::run::{Report, Run, RunHandle};
+
+/// An engine with room for the tests' runs.
+pub fn engine() -> Engine {
+    Engine::new(EngineOptions {
+        max_instances: 64,
+        ..Default::default()
+    })
+    .expect("engine")
+}
+
+/// Loads the guest at `path`.
+pub async fn load(engine: &Engine, path: &str) -> Scenario {
+    let bytes = std::fs::read(path).expect("read guest");
+    engine
+        .load(&bytes)
+        .await
+        .unwrap_or_else(|err| panic!("load {path}: {err}"))
+}
+
+/// Starts `guest` with the plan document `plan`, against `base`, with `params`.
+pub async fn start(guest: &str, plan: &str, base: &str, params: &[(&str, &str)]) -> RunHandle {
+    let engine = engine();
+    let scenario = load(&engine, guest).await;
+    let overrides = Overrides {
+        base_url: Some(base.parse().expect("base URL")),
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        stats_interval: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let plan = PlanDocument::from_json(plan)
+        .and_then(|d| d.resolve(overrides))
+        .expect("plan");
+    Run::start(&engine, scenario, plan).expect("start")
+}
+
+/// Runs to the end and returns the report.
+pub async fn run(guest: &str, plan: &str, base: &str, params: &[(&str, &str)]) -> Arc<Report> {
+    start(guest, plan, base, params).await.wait().await
+}

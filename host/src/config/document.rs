@@ -191,88 +191,79 @@ fn shorthand_executor(
 mod tests {
     use super::*;
 
+    fn resolve(json: &str, overrides: Overrides) -> Result<Plan, String> {
+        PlanDocument::from_json(json)
+            .and_then(|d| d.resolve(overrides))
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
     fn command_line_shorthand_replaces_document_scenarios() {
-        let doc = PlanDocument::from_json(
-            r#"{"scenarios": {"browse": {"executor": "constant-vus", "vus": 3, "duration": "1m"}}}"#,
-        )
-        .unwrap_or_default();
-        assert_eq!(doc.scenarios.len(), 1);
-        let plan = doc
-            .resolve(Overrides {
-                vus: Some(7),
-                duration: Some(Duration::from_secs(5)),
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string());
-        let plan = plan.as_ref().map(|p| &p.scenarios[0]);
+        let json = r#"{"scenarios": {"browse": {"executor": "constant-vus", "vus": 3, "duration": "1m"}}}"#;
+        let overrides = Overrides {
+            vus: Some(7),
+            duration: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
+        let plan = resolve(json, overrides).unwrap();
+        assert_eq!(plan.scenarios.len(), 1);
         assert_eq!(
-            plan.map(|s| s.executor.clone()),
-            Ok(Executor::ConstantVus {
+            plan.scenarios[0].executor,
+            Executor::ConstantVus {
                 vus: 7,
                 duration: Duration::from_secs(5)
-            })
+            }
         );
     }
 
     #[test]
     fn document_scenarios_are_kept_without_shorthand_flags() {
-        let doc = PlanDocument::from_json(
-            r#"{"scenarios": {"buyers": {"executor": "per-vu-iterations", "vus": 2, "iterations": 5,
-                "exec": "buy", "gracefulStop": "5s"}}, "params": {"a": "1"}}"#,
-        );
-        let plan = doc.and_then(|d| d.resolve(Overrides::default()));
-        let plan = plan.as_ref().map_err(|e| e.to_string());
-        let scenario = plan.map(|p| &p.scenarios[0]);
-        assert_eq!(scenario.map(|s| s.name.as_str()), Ok("buyers"));
-        assert_eq!(scenario.map(|s| s.exec.as_deref()), Ok(Some("buy")));
-        assert_eq!(
-            scenario.map(|s| s.graceful_stop),
-            Ok(Duration::from_secs(5))
-        );
-        assert_eq!(plan.map(|p| p.max_vus()), Ok(2));
+        let json = r#"{"scenarios": {"buyers": {"executor": "per-vu-iterations", "vus": 2, "iterations": 5,
+            "exec": "buy", "gracefulStop": "5s"}}, "params": {"a": "1"}}"#;
+        let plan = resolve(json, Overrides::default()).unwrap();
+        let scenario = &plan.scenarios[0];
+        assert_eq!(scenario.name, "buyers");
+        assert_eq!(scenario.exec.as_deref(), Some("buy"));
+        assert_eq!(scenario.graceful_stop, Duration::from_secs(5));
+        assert_eq!(plan.max_vus(), 2);
+        assert_eq!(plan.params.get("a").map(String::as_str), Some("1"));
     }
 
     #[test]
     fn bad_documents_and_settings_say_what_is_wrong() {
-        let unknown = PlanDocument::from_json(r#"{"vuz": 3}"#)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        assert!(unknown.is_err_and(|e| e.contains("unknown field `vuz`")));
-        let too_many = PlanDocument::default()
-            .resolve(Overrides {
-                vus: Some(5),
-                iterations: Some(2),
-                ..Default::default()
-            })
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        assert!(
-            too_many.is_err_and(|e| e.contains("use at most 2 VUs")),
-            "{too_many:?}"
+        let unknown = resolve(r#"{"vuz": 3}"#, Overrides::default()).unwrap_err();
+        assert!(unknown.contains("unknown field `vuz`"), "{unknown}");
+        let typo = resolve(
+            r#"{"scenarios": {"s": {"executor": "constant-vus", "duraton": "1s"}}}"#,
+            Overrides::default(),
         );
-        let zero = PlanDocument::default()
-            .resolve(Overrides {
+        assert!(typo.is_err(), "a misspelt executor field is refused");
+        let too_many = Overrides {
+            vus: Some(5),
+            iterations: Some(2),
+            ..Default::default()
+        };
+        let err = resolve("", too_many).unwrap_err();
+        assert!(err.contains("use at most 2 VUs"), "{err}");
+        let err = resolve(
+            "",
+            Overrides {
                 vus: Some(0),
                 ..Default::default()
-            })
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        assert!(zero.is_err_and(|e| e.contains("vus must be at least 1")));
+            },
+        )
+        .unwrap_err();
+        assert!(err.contains("vus must be at least 1"), "{err}");
     }
 
     #[test]
     fn nothing_given_means_one_vu_one_iteration() {
-        let plan = PlanDocument::default()
-            .resolve(Overrides::default())
-            .map_err(|e| e.to_string());
-        assert_eq!(
-            plan.map(|p| p.scenarios[0].executor.clone()),
-            Ok(Executor::SharedIterations {
-                vus: 1,
-                iterations: 1,
-                max_duration: Duration::from_secs(600)
-            })
-        );
+        let plan = resolve("", Overrides::default()).unwrap();
+        let expected = Executor::SharedIterations {
+            vus: 1,
+            iterations: 1,
+            max_duration: Duration::from_secs(600),
+        };
+        assert_eq!(plan.scenarios[0].executor, expected);
     }
 }

@@ -115,20 +115,20 @@ impl Plan {
                 message,
             };
             scenario.executor.validate().map_err(fail)?;
-            if let Some(rate) = scenario.spawn_rate {
-                if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(fail(format!(
-                        "spawnRate must be a positive number, not {rate}"
-                    )));
-                }
-            }
-        }
-        if let Some(url) = &self.base_url {
-            if url.scheme() != "http" {
-                return Err(ConfigError::Invalid(format!(
-                    "base URL {url}: only http:// is supported so far"
+            if let Some(rate) = scenario.spawn_rate
+                && !(rate > 0.0 && rate.is_finite())
+            {
+                return Err(fail(format!(
+                    "spawnRate must be a positive number, not {rate}"
                 )));
             }
+        }
+        if let Some(url) = &self.base_url
+            && url.scheme() != "http"
+        {
+            return Err(ConfigError::Invalid(format!(
+                "base URL {url}: only http:// is supported so far"
+            )));
         }
         if self.stats_interval < Duration::from_millis(100) {
             return Err(ConfigError::Invalid(format!(

@@ -93,10 +93,10 @@ impl Client {
         for request in requests {
             let mut local = Session::new();
             local.cookies = session.cookies.clone();
-            if let Ok(origin) = Origin::of(&request.url) {
-                if let Some(conn) = session.connections.checkout(&origin) {
-                    local.connections.checkin(origin, conn);
-                }
+            if let Ok(origin) = Origin::of(&request.url)
+                && let Some(conn) = session.connections.checkout(&origin)
+            {
+                local.connections.checkin(origin, conn);
             }
             let client = self.clone();
             // Spawned so each exchange runs on a worker's stack, not on the VU's fiber.

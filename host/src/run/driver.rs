@@ -44,11 +44,7 @@ pub(crate) fn finish(shared: &Shared, status: RunStatus) {
     let report = Arc::new(report(shared, status.clone()));
     shared.status.send_replace(status);
     shared.report.send_replace(Some(report));
-    shared
-        .intervals
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
+    shared.intervals().take();
 }
 
 pub(crate) async fn drive(shared: Arc<Shared>, engine: Engine, scenario: Scenario) {
@@ -118,19 +114,14 @@ pub(crate) async fn drive(shared: Arc<Shared>, engine: Engine, scenario: Scenari
     stopping.abort();
     ticker.abort();
     // The ticker owned the on-stats sender: aborting it ends the hook task.
+    // The ticker owned the on-stats sender: aborting it ends the hook task, awaited before
+    // the final figures so the requests of a last on-stats call are in them.
     let _ = ticker.await;
+    let test = hooks.await;
 
-    let last = shared.collector.close_interval();
-    if let Some(sender) = shared
-        .intervals
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .as_ref()
-    {
-        let _ = sender.send(last);
-    }
+    shared.publish_interval(shared.collector.close_interval());
     let final_snapshot = shared.collector.snapshot();
-    if let Ok(mut test) = hooks.await {
+    if let Ok(mut test) = test {
         test.on_test_stop(&final_snapshot).await;
     }
     let status = if *shared.stop.borrow() {
@@ -148,15 +139,7 @@ async fn close_intervals(shared: Arc<Shared>, stats: watch::Sender<Option<Arc<Sn
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        let interval = shared.collector.close_interval();
-        if let Some(sender) = shared
-            .intervals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            let _ = sender.send(interval);
-        }
+        shared.publish_interval(shared.collector.close_interval());
         stats.send_replace(Some(Arc::new(shared.collector.snapshot())));
     }
 }

@@ -113,6 +113,23 @@ pub(crate) struct Shared {
     pub report: watch::Sender<Option<Arc<Report>>>,
 }
 
+impl Shared {
+    pub(crate) fn intervals(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<broadcast::Sender<IntervalStats>>> {
+        self.intervals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends `interval` to every subscriber (none once the run is over).
+    pub(crate) fn publish_interval(&self, interval: IntervalStats) {
+        if let Some(sender) = self.intervals().as_ref() {
+            let _ = sender.send(interval);
+        }
+    }
+}
+
 /// A running (or finished) run. Cheap to clone; every clone sees the same run.
 #[derive(Clone)]
 pub struct RunHandle {
@@ -203,12 +220,7 @@ impl RunHandle {
     /// Each interval as it closes. A slow receiver skips intervals (`Lagged`), it never slows
     /// the run; the channel closes when the run ends.
     pub fn subscribe(&self) -> broadcast::Receiver<IntervalStats> {
-        let intervals = self
-            .shared
-            .intervals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match intervals.as_ref() {
+        match self.shared.intervals().as_ref() {
             Some(sender) => sender.subscribe(),
             None => broadcast::channel(1).1,
         }

@@ -285,9 +285,31 @@ impl From<wit::HttpError> for HttpError {
     }
 }
 
+impl HttpError {
+    /// The kind's stable name, as the stats show it (`connect-refused`).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Denied => "denied",
+            ErrorKind::InvalidRequest => "invalid-request",
+            ErrorKind::Dns => "dns",
+            ErrorKind::ConnectRefused => "connect-refused",
+            ErrorKind::ConnectTimeout => "connect-timeout",
+            ErrorKind::TlsCertificate => "tls-certificate",
+            ErrorKind::TlsHandshake => "tls-handshake",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::BodyTooLarge => "body-too-large",
+            ErrorKind::TooManyRedirects => "too-many-redirects",
+            ErrorKind::TooManyRequests => "too-many-requests",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
+        write!(f, "{}: {}", self.kind_name(), self.message)
     }
 }
 

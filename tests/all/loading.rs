@@ -1,0 +1,73 @@
+//! Components that do not fit are refused at load with a message a person can act on.
+
+use loadwright_host::engine::LoadError;
+use loadwright_tests::guests;
+
+use crate::engine;
+
+async fn refusal(bytes: &[u8]) -> LoadError {
+    match engine().load(bytes).await {
+        Ok(_) => panic!("the component was accepted"),
+        Err(err) => err,
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_wasm_is_refused() {
+    let err = refusal(b"#!/bin/sh\necho not a component\n").await;
+    assert_eq!(err, LoadError::NotWasm);
+    assert!(err.to_string().contains("not a WebAssembly file"));
+}
+
+#[tokio::test]
+async fn a_core_module_is_refused_with_how_to_build_a_component() {
+    // The smallest valid core module: magic and version 1.
+    let err = refusal(b"\0asm\x01\0\0\0").await;
+    assert_eq!(err, LoadError::CoreModule);
+    assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
+}
+
+#[tokio::test]
+async fn a_component_of_another_world_is_refused() {
+    let err = refusal(&std::fs::read(guests::OTHER_WORLD).expect("guest")).await;
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::WrongWorld { .. }), "{message}");
+    assert!(
+        message.contains("loadwright:scenario/guest@0.1.0") && message.contains("greet"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_importing_sockets_is_refused_with_the_list() {
+    let err = refusal(&std::fs::read(guests::SOCKETS).expect("guest")).await;
+    match &err {
+        LoadError::UnsupportedImports(imports) => {
+            assert!(
+                imports.iter().any(|i| i.starts_with("wasi:sockets/")),
+                "{imports:?}"
+            );
+            assert!(
+                imports.iter().all(|i| !i.starts_with("wasi:cli/")),
+                "allowed ones are not listed"
+            );
+        }
+        other => panic!("expected UnsupportedImports, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_scenario_declares_its_tasks_and_plan() {
+    let scenario = crate::load(&engine(), guests::SHOP).await;
+    let tasks: Vec<(&str, u32)> = scenario
+        .info()
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
+    assert_eq!(tasks, [("browse", 5), ("view_item", 3), ("buy", 1)]);
+    assert_eq!(scenario.info().plan, r#"{"vus":5,"duration":"10s"}"#);
+    let hello = crate::load(&engine(), guests::HELLO).await;
+    assert_eq!(hello.info().tasks.len(), 1);
+    assert_eq!(hello.info().tasks[0].name, "default");
+}

@@ -1,0 +1,103 @@
+//! Builds every guest the tests use from source (the examples and `tests/guests`) for
+//! wasm32-wasip2, and writes a constant with the path of each into `guests.rs`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (constant, workspace relative to the repository root, artifact name).
+const GUESTS: &[(&str, &str, &str)] = &[
+    ("HELLO", "guest-examples", "hello"),
+    ("SHOP", "guest-examples", "shop"),
+    ("HOOKS", "guest-examples", "hooks"),
+    ("PROBE", "tests/guests", "probe"),
+    ("OTHER_WORLD", "tests/guests", "other_world"),
+    ("SOCKETS", "tests/guests", "sockets"),
+];
+
+fn main() {
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("tests/ sits in the repository root")
+        .to_path_buf();
+    let target_dir = root.join("target").join("wasm");
+    for dir in [
+        "wit",
+        "sdk/rust/src",
+        "sdk/rust/Cargo.toml",
+        "guest-examples",
+        "tests/guests",
+    ] {
+        watch(&root.join(dir));
+    }
+    let mut workspaces: Vec<&str> = GUESTS.iter().map(|(_, ws, _)| *ws).collect();
+    workspaces.dedup();
+    for workspace in workspaces {
+        build(&root.join(workspace), &target_dir);
+    }
+    let mut constants = String::new();
+    for (name, _, artifact) in GUESTS {
+        let path = target_dir
+            .join("wasm32-wasip2/release")
+            .join(format!("{artifact}.wasm"));
+        assert!(
+            path.exists(),
+            "guest {artifact} was not built at {}",
+            path.display()
+        );
+        constants.push_str(&format!(
+            "/// Path of the `{artifact}` guest component.\npub const {name}: &str = {:?};\n",
+            path.display().to_string()
+        ));
+    }
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("guests.rs"), constants).expect("write guests.rs");
+}
+
+fn build(workspace: &Path, target_dir: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    // The outer build's settings (flags, profile, target) are not the guests'.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_") && key != "CARGO_HOME"
+            || key == "RUSTFLAGS"
+            || key == "RUSTC_WRAPPER"
+        {
+            command.env_remove(key);
+        }
+    }
+    let status = command.status().expect("run cargo to build the guests");
+    if !status.success() {
+        panic!(
+            "building the guests in {} failed; if the wasm32-wasip2 target is missing, run \
+             scripts/setup.sh (it runs `rustup target add wasm32-wasip2`)",
+            workspace.display()
+        );
+    }
+}
+
+fn watch(path: &Path) {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.file_name().is_some_and(|n| n == "target") {
+                continue;
+            }
+            watch(&p);
+        }
+    } else {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+}

@@ -1,0 +1,96 @@
+//! The test suite's probe: it reports every hook and task to the target server (with its VU
+//! id), so tests can check order and counts from the server's own log.
+//!
+//! Parameters: `mode` = `plain` (default) | `sleep` (sleep `sleep_ms`, then GET /a) |
+//! `snapshot` (report the live snapshot); `fail_start` (on-test-start fails);
+//! `panic_every` = N (every Nth iteration of a VU panics).
+
+use std::time::Duration;
+
+use loadwright::stats::{self, Snapshot};
+use loadwright::{Error, Options, Result, Scenario, get, sleep, vu};
+
+fn param(key: &str) -> Option<String> {
+    vu::param(key)
+}
+
+fn hit(path: &str) {
+    // The hooks report best-effort: a failed report shows up as a missing hit.
+    let _ = get(format!("{path}{}vu={}", if path.contains('?') { "&" } else { "?" }, vu::id())).send();
+}
+
+#[derive(Default)]
+struct Probe;
+
+impl Scenario for Probe {
+    fn options() -> Options<Self> {
+        Options::new().task("a", 3, Probe::a).task("b", 1, Probe::b)
+    }
+
+    fn on_test_start() -> Result<Vec<u8>> {
+        hit("/hook/test-start");
+        if param("fail_start").is_some() {
+            return Err(Error::msg("refused by the probe"));
+        }
+        Ok(b"setup-ok".to_vec())
+    }
+
+    fn on_vu_start(&mut self) -> Result<()> {
+        hit("/hook/vu-start");
+        Ok(())
+    }
+
+    fn on_vu_stop(&mut self) {
+        hit("/hook/vu-stop");
+    }
+
+    fn on_stats(_snapshot: &Snapshot) {
+        hit("/hook/stats");
+    }
+
+    fn on_test_stop(summary: &Snapshot) {
+        hit(&format!("/hook/test-stop?requests={}", summary.total.count));
+    }
+}
+
+impl Probe {
+    fn before_task() -> Result<()> {
+        if let Some(every) = param("panic_every").and_then(|v| v.parse::<u64>().ok()) {
+            if vu::iteration() % every == every - 1 {
+                panic!("planned panic at iteration {}", vu::iteration());
+            }
+        }
+        match param("mode").as_deref() {
+            Some("sleep") => {
+                let ms = param("sleep_ms").and_then(|v| v.parse().ok()).unwrap_or(100);
+                sleep(Duration::from_millis(ms));
+            }
+            Some("snapshot") => {
+                let now = stats::snapshot();
+                let setup = String::from_utf8_lossy(&vu::setup_data()).into_owned();
+                hit(&format!(
+                    "/snap?count={}&iterations={}&iteration={}&setup={setup}",
+                    now.total.count,
+                    now.iterations,
+                    vu::iteration()
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn a(&mut self) -> Result<()> {
+        Self::before_task()?;
+        get(format!("/a?vu={}", vu::id())).name("/a").send()?;
+        Ok(())
+    }
+
+    fn b(&mut self) -> Result<()> {
+        Self::before_task()?;
+        get(format!("/b?vu={}", vu::id())).name("/b").send()?;
+        Ok(())
+    }
+}
+
+loadwright::scenario!(Probe);
