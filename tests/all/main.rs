@@ -2,6 +2,7 @@
 //! loopback. One binary, one module per area.
 
 mod cli;
+mod contract;
 mod counts;
 mod faults;
 mod hooks;

@@ -20,15 +20,14 @@ impl HttpHost {
     /// Turns the guest's request into the client's, resolving the URL against the base URL.
     fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
         let method = request.method.to_ascii_uppercase();
-        let fallback = Label {
-            method: method.clone(),
-            name: request.name.clone().unwrap_or_else(|| request.url.clone()),
-        };
+        // Built only for a refused request: the row it is counted under.
         let invalid = |message: String| {
-            (
-                HttpError::new(ErrorKind::InvalidRequest, message),
-                fallback.clone_label(),
-            )
+            let name = request.name.clone().unwrap_or_else(|| request.url.clone());
+            let label = Label {
+                method: method.clone(),
+                name,
+            };
+            (HttpError::new(ErrorKind::InvalidRequest, message), label)
         };
         let url = match (Url::parse(&request.url), &self.base_url) {
             (Ok(url), _) => url,
@@ -85,19 +84,21 @@ impl HttpHost {
     }
 
     fn record(&self, label: &Label, result: &Result<Response, HttpError>) {
-        let status_kind;
+        // Only a failure needs a kind; formatting `status-NNN` for every success would cost
+        // an allocation per request.
+        let status_kind = match result {
+            Ok(response) if !response.ok => Some(format!("status-{}", response.status)),
+            _ => None,
+        };
         let sample = match result {
-            Ok(response) => {
-                status_kind = format!("status-{}", response.status);
-                RequestSample {
-                    method: &label.method,
-                    name: &label.name,
-                    duration: response.timings.duration(),
-                    failure: (!response.ok).then_some(status_kind.as_str()),
-                    bytes_sent: response.bytes_sent,
-                    bytes_received: response.bytes_received,
-                }
-            }
+            Ok(response) => RequestSample {
+                method: &label.method,
+                name: &label.name,
+                duration: response.timings.duration(),
+                failure: status_kind.as_deref(),
+                bytes_sent: response.bytes_sent,
+                bytes_received: response.bytes_received,
+            },
             Err(err) => RequestSample {
                 method: &label.method,
                 name: &label.name,
@@ -108,15 +109,6 @@ impl HttpHost {
             },
         };
         self.recorder.request(&sample);
-    }
-}
-
-impl Label {
-    fn clone_label(&self) -> Label {
-        Label {
-            method: self.method.clone(),
-            name: self.name.clone(),
-        }
     }
 }
 

@@ -2,13 +2,14 @@
 //! id), so tests can check order and counts from the server's own log.
 //!
 //! Parameters: `mode` = `plain` (default) | `sleep` (sleep `sleep_ms`, then GET /a) |
-//! `snapshot` (report the live snapshot); `fail_start` (on-test-start fails);
+//! `snapshot` (report the live snapshot) | `batch` (three `GET /slow?ms=300` in one batch) |
+//! `status` (`/status/404` expected, `/status/500` not); `fail_start` (on-test-start fails);
 //! `panic_every` = N (every Nth iteration of a VU panics).
 
 use std::time::Duration;
 
 use loadwright::stats::{self, Snapshot};
-use loadwright::{Error, Options, Result, Scenario, get, sleep, vu};
+use loadwright::{Error, Options, Result, Scenario, batch, get, sleep, vu};
 
 fn param(key: &str) -> Option<String> {
     vu::param(key)
@@ -74,6 +75,17 @@ impl Probe {
                     now.iterations,
                     vu::iteration()
                 ));
+            }
+            Some("batch") => {
+                let slow = || get("/slow?ms=300").name("/slow");
+                let results = batch([slow(), slow(), slow()]);
+                if results.iter().any(|r| r.as_ref().map_or(true, |r| r.status() != 200)) {
+                    return Err(Error::msg("a batched request failed"));
+                }
+            }
+            Some("status") => {
+                get("/status/404").expect_status(404..=404).send()?;
+                get("/status/500").send()?;
             }
             _ => {}
         }
