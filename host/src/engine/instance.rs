@@ -1,9 +1,9 @@
 //! One instance of a scenario in its own store: a VU, or a run's test instance.
 
-use wasmtime::{CallHook, Store};
+use wasmtime::Store;
 
 use super::bindings::World;
-use super::bindings::guest::ScenarioOptions as Options;
+use super::bindings::guest::{Guest, ScenarioOptions as Options};
 use super::component::Scenario;
 use super::host::stats::to_wit;
 use super::state::InstanceState;
@@ -50,16 +50,15 @@ impl Instance {
         store.limiter(|state| &mut state.limits);
         // A guest computing past the next epoch tick yields its worker thread to other VUs.
         store.epoch_deadline_async_yield_and_update(1);
-        // Re-arm the deadline whenever the guest (re)starts running: the clock only counts
-        // the guest's own CPU time, not the host's waits (and no spurious yield per call).
-        store.call_hook(|mut ctx, hook| {
-            if matches!(hook, CallHook::CallingWasm | CallHook::ReturningFromHost) {
-                ctx.set_epoch_deadline(1);
-            }
-            Ok(())
-        });
         let world = scenario.pre.instantiate_async(&mut store).await?;
         Ok(Self { store, world })
+    }
+
+    /// The guest for one call, with the epoch deadline re-armed: the deadline is absolute,
+    /// so without this every call after a wait would start by yielding once for nothing.
+    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>) {
+        self.store.set_epoch_deadline(1);
+        (self.world.loadwright_scenario_guest(), &mut self.store)
     }
 
     /// The store's data (to update the iteration number between calls).
@@ -69,66 +68,45 @@ impl Instance {
 
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_options(&mut self.store)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_options(store).await?)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_run_task(&mut self.store, task)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_run_task(store, task).await?)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_on_test_start(&mut self.store)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_on_test_start(store).await?)
     }
 
     /// Calls `on-test-stop` with the final statistics.
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_on_test_stop(&mut self.store, &snapshot)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_on_test_stop(store, &snapshot).await?)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_on_vu_start(&mut self.store)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_on_vu_start(store).await?)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_on_vu_stop(&mut self.store)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_on_vu_stop(store).await?)
     }
 
     /// Calls `on-stats`.
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        Ok(self
-            .world
-            .loadwright_scenario_guest()
-            .call_on_stats(&mut self.store, &snapshot)
-            .await?)
+        let (guest, store) = self.guest();
+        Ok(guest.call_on_stats(store, &snapshot).await?)
     }
 }

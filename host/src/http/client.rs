@@ -42,6 +42,8 @@ impl Default for ClientOptions {
 #[derive(Debug, Clone)]
 pub struct Client {
     options: Arc<ClientOptions>,
+    /// `options.user_agent`, validated once; cloning it is a reference count.
+    user_agent: http::HeaderValue,
 }
 
 /// One request-response exchange on one connection.
@@ -60,8 +62,11 @@ struct Hop {
 impl Client {
     /// A client with `options`.
     pub fn new(options: ClientOptions) -> Self {
+        let user_agent = http::HeaderValue::from_str(&options.user_agent)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("loadwright"));
         Self {
             options: Arc::new(options),
+            user_agent,
         }
     }
 
@@ -186,7 +191,9 @@ impl Client {
             let reused = pooled.is_some();
             let conn = match pooled.take() {
                 Some(conn) => conn,
-                None => self.connect(&origin, &mut timings).await?,
+                // Boxed: the connect path (DNS, TCP, handshake) is cold and its future large;
+                // inline it would make every request's future larger to move.
+                None => Box::pin(self.connect(&origin, &mut timings)).await?,
             };
             let hyper_request = self.build(request, &origin, cookie.as_deref())?;
             match self
@@ -252,7 +259,8 @@ impl Client {
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|err| HttpError::from_hyper(&err))?;
-        // The connection task does the socket I/O, off the VU's fiber.
+        // The connection task does the socket I/O, off the VU's fiber, and notices when the
+        // server closes an idle connection.
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -268,10 +276,7 @@ impl Client {
         let invalid = |err: &dyn std::fmt::Display| {
             HttpError::new(ErrorKind::InvalidRequest, err.to_string())
         };
-        let path = match request.url.query() {
-            Some(query) => format!("{}?{query}", request.url.path()),
-            None => request.url.path().to_owned(),
-        };
+        let path = &request.url[url::Position::BeforePath..url::Position::AfterQuery];
         let mut builder = hyper::Request::builder()
             .method(request.method.clone())
             .uri(path);
@@ -289,7 +294,7 @@ impl Client {
             builder = builder.header(http::header::HOST, host);
         }
         if !has_agent {
-            builder = builder.header(http::header::USER_AGENT, self.options.user_agent.as_str());
+            builder = builder.header(http::header::USER_AGENT, self.user_agent.clone());
         }
         if let Some(cookie) = cookie {
             builder = builder.header(http::header::COOKIE, cookie);

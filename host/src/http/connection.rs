@@ -172,10 +172,19 @@ pub(crate) struct Origin {
     pub port: u16,
 }
 
-/// One open HTTP/1.1 connection with its meter.
+/// One open HTTP/1.1 connection with its meter. hyper's connection task does the socket
+/// I/O; it notices a close by the server while the connection is idle, so a closed
+/// connection is never handed out again.
 pub(crate) struct Conn {
     pub sender: SendRequest<Full<Bytes>>,
     pub meter: Arc<Meter>,
+}
+
+impl Conn {
+    /// Whether the connection can no longer carry requests.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
 }
 
 /// Kept-alive connections, by origin.
@@ -189,7 +198,7 @@ impl Connections {
     pub(crate) fn checkout(&mut self, origin: &Origin) -> Option<Conn> {
         let idle = self.idle.get_mut(origin)?;
         while let Some(conn) = idle.pop() {
-            if !conn.sender.is_closed() {
+            if !conn.is_closed() {
                 return Some(conn);
             }
         }
@@ -198,7 +207,7 @@ impl Connections {
 
     /// Returns a connection for reuse; closed ones and extras are dropped.
     pub(crate) fn checkin(&mut self, origin: Origin, conn: Conn) {
-        if conn.sender.is_closed() {
+        if conn.is_closed() {
             return;
         }
         let idle = self.idle.entry(origin).or_default();

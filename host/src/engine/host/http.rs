@@ -12,39 +12,41 @@ use crate::stats::RequestSample;
 
 /// What the stats need to know of a request besides its outcome.
 struct Label {
-    method: String,
+    method: http::Method,
     name: String,
 }
 
 impl HttpHost {
     /// Turns the guest's request into the client's, resolving the URL against the base URL.
     fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
-        let method = request.method.to_ascii_uppercase();
+        let method = parse_method(&request.method);
         // Built only for a refused request: the row it is counted under.
         let invalid = |message: String| {
             let name = request.name.clone().unwrap_or_else(|| request.url.clone());
-            let label = Label {
-                method: method.clone(),
-                name,
-            };
-            (HttpError::new(ErrorKind::InvalidRequest, message), label)
+            let method = method.clone().unwrap_or(http::Method::GET);
+            (
+                HttpError::new(ErrorKind::InvalidRequest, message),
+                Label { method, name },
+            )
         };
-        let url = match (Url::parse(&request.url), &self.base_url) {
-            (Ok(url), _) => url,
-            (Err(url::ParseError::RelativeUrlWithoutBase), Some(base)) => {
-                base.join(&request.url)
-                    .map_err(|err| invalid(format!("bad URL {:?}: {err}", request.url)))?
-            }
-            (Err(url::ParseError::RelativeUrlWithoutBase), None) => {
+        // `join` also takes absolute URLs, so one call covers both kinds.
+        let url = match &self.base_url {
+            Some(base) => base.join(&request.url),
+            None => Url::parse(&request.url),
+        };
+        let url = match url {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
                 return Err(invalid(format!(
                     "relative URL {:?} needs a base URL: run with --host http://...",
                     request.url
                 )));
             }
-            (Err(err), _) => return Err(invalid(format!("bad URL {:?}: {err}", request.url))),
+            Err(err) => return Err(invalid(format!("bad URL {:?}: {err}", request.url))),
         };
-        let http_method = http::Method::from_bytes(method.as_bytes())
-            .map_err(|_| invalid(format!("bad method {:?}", request.method)))?;
+        let http_method = method
+            .clone()
+            .map_err(|()| invalid(format!("bad method {:?}", request.method)))?;
         let name = request.name.unwrap_or_else(|| self.default_name(&url));
         let expected = ExpectedStatuses::new(
             request
@@ -63,6 +65,7 @@ impl HttpHost {
             max_redirects: request.max_redirects.unwrap_or(self.max_redirects),
             discard_body: request.discard_body,
         };
+        let method = prepared.method.clone();
         Ok((prepared, Label { method, name }))
     }
 
@@ -92,7 +95,7 @@ impl HttpHost {
         };
         let sample = match result {
             Ok(response) => RequestSample {
-                method: &label.method,
+                method: label.method.as_str(),
                 name: &label.name,
                 duration: response.timings.duration(),
                 failure: status_kind.as_deref(),
@@ -100,7 +103,7 @@ impl HttpHost {
                 bytes_received: response.bytes_received,
             },
             Err(err) => RequestSample {
-                method: &label.method,
+                method: label.method.as_str(),
                 name: &label.name,
                 duration: Duration::ZERO,
                 failure: Some(err.kind.as_str()),
@@ -112,6 +115,16 @@ impl HttpHost {
     }
 }
 
+/// The method, upper-cased without allocating when it already is (the common case).
+fn parse_method(method: &str) -> Result<http::Method, ()> {
+    let parsed = if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+    } else {
+        http::Method::from_bytes(method.as_bytes())
+    };
+    parsed.map_err(|_| ())
+}
+
 fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::HttpError> {
     match result {
         Ok(r) => Ok(wit::Response {
@@ -119,7 +132,7 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
             headers: r.headers,
             body: r.body.to_vec(),
             body_size: r.body_size,
-            url: r.url.to_string(),
+            url: r.url.into(),
             redirects: r.redirects,
             protocol: match r.protocol {
                 Protocol::Http10 => wit::Protocol::Http10,
