@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
+# The SDK's optional JSON helpers are linted too.
+cargo clippy -p loadwright --features json --all-targets --quiet -- -D warnings
 cargo test --workspace

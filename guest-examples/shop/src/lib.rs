@@ -6,9 +6,26 @@
 use std::time::Duration;
 
 use loadwright::{Counter, Options, Result, Scenario, Trend, check, get, post, random, sleep};
+use serde::{Deserialize, Serialize};
 
 static ITEMS_ADDED: Counter = Counter::new("items_added");
 static ITEM_PRICE: Trend = Trend::new("item_price");
+
+#[derive(Serialize)]
+struct Login<'a> {
+    user: &'a str,
+    password: &'a str,
+}
+
+#[derive(Deserialize)]
+struct Token {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    price: f64,
+}
 
 #[derive(Default)]
 struct Shopper {
@@ -27,8 +44,9 @@ impl Scenario for Shopper {
 
     /// Once per VU (Locust's on_start): the session cookie lands in this VU's cookie jar.
     fn on_vu_start(&mut self) -> Result<()> {
-        let response = post("/login").body("user=demo&password=demo").send()?.error_for_status()?;
-        self.token = response.text();
+        let login = Login { user: "demo", password: "demo" };
+        let response = post("/login").json(&login).send()?.error_for_status()?;
+        self.token = response.json::<Token>()?.token;
         Ok(())
     }
 }
@@ -50,10 +68,7 @@ impl Shopper {
         // One stats row for every item, instead of one per URL.
         let response = get(format!("/items/{id}")).name("/items/{id}").send()?;
         if check("item found", response.status() == 200) {
-            let text = response.text();
-            if let Some(price) = text.split("\"price\":").nth(1).and_then(|p| p.trim_end_matches('}').parse().ok()) {
-                ITEM_PRICE.add(price);
-            }
+            ITEM_PRICE.add(response.json::<Item>()?.price);
         }
         Self::think();
         Ok(())

@@ -11,7 +11,8 @@ use crate::stats::IntervalStats;
 pub struct Progress {
     terminal: bool,
     planned: Duration,
-    drawn: bool,
+    /// The progress line on screen, redrawn under each log line.
+    drawn: Option<String>,
     last_plain: Option<Duration>,
     /// Interval between plain lines when not on a terminal.
     plain_every: Duration,
@@ -23,7 +24,7 @@ impl Progress {
         Self {
             terminal,
             planned,
-            drawn: false,
+            drawn: None,
             last_plain: None,
             plain_every: Duration::from_secs(5),
         }
@@ -51,7 +52,7 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         if self.terminal {
             let _ = write!(err, "\r\x1b[2K{line}");
-            self.drawn = true;
+            self.drawn = Some(line);
         } else if self
             .last_plain
             .is_none_or(|at| interval.elapsed >= at + self.plain_every)
@@ -65,9 +66,8 @@ impl Progress {
     /// Prints a log line above the progress line.
     pub fn log(&mut self, line: &LogLine) {
         let mut err = std::io::stderr().lock();
-        if self.drawn {
+        if self.drawn.is_some() {
             let _ = write!(err, "\r\x1b[2K");
-            self.drawn = false;
         }
         let who = if line.vu == 0 {
             "test".to_owned()
@@ -88,13 +88,16 @@ impl Progress {
             Source::Host => " host",
         };
         let _ = writeln!(err, "[{who}{source}] {level}: {}", line.message);
+        if let Some(progress) = &self.drawn {
+            let _ = write!(err, "{progress}");
+        }
+        let _ = err.flush();
     }
 
     /// Ends the progress line so the summary starts on a fresh line.
     pub fn finish(&mut self) {
-        if self.drawn {
+        if self.drawn.take().is_some() {
             let _ = writeln!(std::io::stderr());
-            self.drawn = false;
         }
     }
 }
