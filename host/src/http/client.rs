@@ -94,8 +94,10 @@ impl Client {
         session: &mut Session,
         requests: Vec<Request>,
     ) -> Vec<Result<Response, HttpError>> {
-        let mut tasks = Vec::with_capacity(requests.len());
-        for request in requests {
+        let count = requests.len();
+        // A JoinSet aborts the exchanges still running if the VU is cut mid-batch.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, request) in requests.into_iter().enumerate() {
             let mut local = Session::new();
             local.cookies = session.cookies.clone();
             if let Ok(origin) = Origin::of(&request.url)
@@ -104,26 +106,36 @@ impl Client {
                 local.connections.checkin(origin, conn);
             }
             let client = self.clone();
-            // Spawned so each exchange runs on a worker's stack, not on the VU's fiber.
-            tasks.push(tokio::spawn(async move {
+            tasks.spawn(async move {
                 let result = client.send(&mut local, request).await;
-                (result, local)
-            }));
+                (index, result, local)
+            });
         }
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            match task.await {
-                Ok((result, mut local)) => {
+        let mut results: Vec<Option<Result<Response, HttpError>>> =
+            (0..count).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, result, mut local)) => {
                     session.cookies.merge(local.cookies);
                     for (origin, conn) in local.connections.drain() {
                         session.connections.checkin(origin, conn);
                     }
-                    results.push(result);
+                    results[index] = Some(result);
                 }
-                Err(err) => results.push(Err(HttpError::new(ErrorKind::Other, err.to_string()))),
+                Err(err) => tracing::error!("a batched request task failed: {err}"),
             }
         }
         results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(HttpError::new(
+                        ErrorKind::Other,
+                        "the request's task failed",
+                    ))
+                })
+            })
+            .collect()
     }
 
     async fn follow(

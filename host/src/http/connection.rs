@@ -57,6 +57,11 @@ impl Meter {
         (nanos != 0).then(|| self.base + Duration::from_nanos(nanos))
     }
 
+    fn wrote(&self, bytes: usize) {
+        self.written.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.last_write.store(self.now(), Ordering::Relaxed);
+    }
+
     /// Starts a new exchange: forgets the previous first read, returns the byte counts.
     pub(crate) fn mark(&self) -> MeterReading {
         self.first_read.store(0, Ordering::Relaxed);
@@ -128,10 +133,7 @@ impl AsyncWrite for MeteredIo {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
-            self.meter.written.fetch_add(n as u64, Ordering::Relaxed);
-            self.meter
-                .last_write
-                .store(self.meter.now(), Ordering::Relaxed);
+            self.meter.wrote(n);
         }
         poll
     }
@@ -143,10 +145,7 @@ impl AsyncWrite for MeteredIo {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = poll {
-            self.meter.written.fetch_add(n as u64, Ordering::Relaxed);
-            self.meter
-                .last_write
-                .store(self.meter.now(), Ordering::Relaxed);
+            self.meter.wrote(n);
         }
         poll
     }

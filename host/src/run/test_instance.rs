@@ -64,24 +64,34 @@ impl TestInstance {
         }
     }
 
-    pub(crate) async fn on_stats(&mut self, snapshot: &Snapshot) {
+    /// Calls a hook whose only failure is a trap: the trap is logged and the instance
+    /// replaced at the next call.
+    async fn call(
+        &mut self,
+        hook: &str,
+        call: impl AsyncFnOnce(&mut Instance) -> Result<(), Trap>,
+    ) {
         let result = match self.instance().await {
-            Ok(instance) => instance.on_stats(snapshot).await,
+            Ok(instance) => call(instance).await,
             Err(trap) => Err(trap),
         };
         if let Err(trap) = result {
-            self.lost("on-stats", &trap);
+            self.lost(hook, &trap);
         }
     }
 
+    pub(crate) async fn on_stats(&mut self, snapshot: &Snapshot) {
+        self.call("on-stats", async |instance| {
+            instance.on_stats(snapshot).await
+        })
+        .await;
+    }
+
     pub(crate) async fn on_test_stop(&mut self, snapshot: &Snapshot) {
-        let result = match self.instance().await {
-            Ok(instance) => instance.on_test_stop(snapshot).await,
-            Err(trap) => Err(trap),
-        };
-        if let Err(trap) = result {
-            self.lost("on-test-stop", &trap);
-        }
+        self.call("on-test-stop", async |instance| {
+            instance.on_test_stop(snapshot).await
+        })
+        .await;
     }
 
     /// Moves the instance into a task that calls `on-stats` with each snapshot sent; a

@@ -66,21 +66,18 @@ impl ScenarioRun {
 pub async fn run_scenario(run: Arc<ScenarioRun>, mut stop: watch::Receiver<bool>) {
     let started = Instant::now();
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let phase_tx = Arc::new(phase_tx);
     let end = started + run.plan.executor.max_duration();
     let graceful = run.plan.graceful_stop;
-    let timer = {
-        let phase_tx = phase_tx.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = tokio::time::sleep_until(end) => {}
-                _ = stop.wait_for(|stopped| *stopped) => {}
-            }
-            phase_tx.send_replace(Phase::Stopping);
-            tokio::time::sleep(graceful).await;
-            phase_tx.send_replace(Phase::Cut);
-        })
-    };
+    // The phase only moves forward: the last value (Cut) stays readable after the timer ends.
+    let timer = tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep_until(end) => {}
+            _ = stop.wait_for(|stopped| *stopped) => {}
+        }
+        phase_tx.send_replace(Phase::Stopping);
+        tokio::time::sleep(graceful).await;
+        phase_tx.send_replace(Phase::Cut);
+    });
 
     let mut vus = JoinSet::new();
     let mut spawn_phase = phase_rx.clone();

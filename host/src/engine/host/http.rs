@@ -72,10 +72,12 @@ impl HttpHost {
     /// The path without query for URLs on the base URL's origin; the full URL without query
     /// for others, so rows of different hosts never merge.
     fn default_name(&self, url: &Url) -> String {
-        let same_origin = self
-            .base_url
-            .as_ref()
-            .is_some_and(|base| base.origin() == url.origin());
+        // Compared part by part: `Url::origin` allocates.
+        let same_origin = self.base_url.as_ref().is_some_and(|base| {
+            base.scheme() == url.scheme()
+                && base.host_str() == url.host_str()
+                && base.port_or_known_default() == url.port_or_known_default()
+        });
         if same_origin {
             url.path().to_owned()
         } else {
