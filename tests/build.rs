@@ -69,12 +69,19 @@ fn build(workspace: &Path, target_dir: &Path) {
             "--target-dir",
         ])
         .arg(target_dir);
-    // The outer build's settings (flags, profile, target) are not the guests'.
+    // The outer build's settings (flags, profile, target, and clippy's driver when the outer
+    // command is `cargo clippy`) are not the guests'.
     for (key, _) in std::env::vars() {
-        if key.starts_with("CARGO_") && key != "CARGO_HOME"
-            || key == "RUSTFLAGS"
-            || key == "RUSTC_WRAPPER"
-        {
+        let outer = (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || matches!(
+                key.as_str(),
+                "RUSTFLAGS"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "CLIPPY_ARGS"
+                    | "CLIPPY_CONF_DIR"
+            );
+        if outer {
             command.env_remove(key);
         }
     }

@@ -10,7 +10,9 @@ use loadwright::{Options, Result, Scenario, get, info, sleep, vu};
 
 /// The verdict's budget for the 95th percentile, in milliseconds (`--param p95_budget_ms=5`).
 fn budget_ms() -> f64 {
-    vu::param("p95_budget_ms").and_then(|v| v.parse().ok()).unwrap_or(50.0)
+    vu::param("p95_budget_ms")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50.0)
 }
 
 #[derive(Default)]
@@ -29,7 +31,7 @@ impl Scenario for Hooks {
     fn run(&mut self) -> Result<()> {
         get("/").send()?;
         // Every 20th iteration of VU 1 looks at the live numbers itself.
-        if vu::id() == 1 && vu::iteration() % 20 == 0 {
+        if vu::id() == 1 && vu::iteration().is_multiple_of(20) {
             let now = stats::snapshot();
             info!("VU 1 sees {} requests so far", now.total.count);
         }
@@ -46,8 +48,16 @@ impl Scenario for Hooks {
 
     fn on_test_stop(summary: &Snapshot) {
         let p95 = summary.total.duration.p95;
-        let verdict = if p95 <= budget_ms() && summary.total.failures == 0 { "PASS" } else { "FAIL" };
-        println!("verdict: {verdict} (p95 {p95:.2}ms, budget {}ms, {} failures)", budget_ms(), summary.total.failures);
+        let verdict = if p95 <= budget_ms() && summary.total.failures == 0 {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        println!(
+            "verdict: {verdict} (p95 {p95:.2}ms, budget {}ms, {} failures)",
+            budget_ms(),
+            summary.total.failures
+        );
     }
 }
 

@@ -44,7 +44,10 @@ impl Scenario for Shopper {
 
     /// Once per VU (Locust's on_start): the session cookie lands in this VU's cookie jar.
     fn on_vu_start(&mut self) -> Result<()> {
-        let login = Login { user: "demo", password: "demo" };
+        let login = Login {
+            user: "demo",
+            password: "demo",
+        };
         let response = post("/login").json(&login).send()?.error_for_status()?;
         self.token = response.json::<Token>()?.token;
         Ok(())
@@ -58,7 +61,10 @@ impl Shopper {
 
     fn browse(&mut self) -> Result<()> {
         let response = get("/items").send()?;
-        check("catalog listed", response.status() == 200 && response.text().starts_with('['));
+        check(
+            "catalog listed",
+            response.status() == 200 && response.text().starts_with('['),
+        );
         Self::think();
         Ok(())
     }
@@ -75,7 +81,10 @@ impl Shopper {
     }
 
     fn buy(&mut self) -> Result<()> {
-        let response = post("/cart").header("x-token", &self.token).body("item=1").send()?;
+        let response = post("/cart")
+            .header("x-token", &self.token)
+            .body("item=1")
+            .send()?;
         if check("added to cart", response.status() == 201) {
             ITEMS_ADDED.add(1.0);
         }

@@ -14,6 +14,7 @@ pub struct Progress {
     /// The progress line on screen, redrawn under each log line.
     drawn: Option<String>,
     last_plain: Option<Duration>,
+    last_length: Duration,
     /// Interval between plain lines when not on a terminal.
     plain_every: Duration,
 }
@@ -26,6 +27,7 @@ impl Progress {
             planned,
             drawn: None,
             last_plain: None,
+            last_length: Duration::ZERO,
             plain_every: Duration::from_secs(5),
         }
     }
@@ -46,8 +48,14 @@ impl Progress {
         )
     }
 
-    /// Shows a closed interval.
+    /// Shows a closed interval. The run's last interval is usually a short tail whose rate
+    /// would read as a drop to zero: one shorter than half the previous one is not drawn.
     pub fn interval(&mut self, interval: &IntervalStats) {
+        let tail = interval.length * 2 < self.last_length;
+        self.last_length = interval.length;
+        if tail {
+            return;
+        }
         let line = self.line(interval);
         let mut err = std::io::stderr().lock();
         if self.terminal {

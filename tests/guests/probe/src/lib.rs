@@ -17,7 +17,12 @@ fn param(key: &str) -> Option<String> {
 
 fn hit(path: &str) {
     // The hooks report best-effort: a failed report shows up as a missing hit.
-    let _ = get(format!("{path}{}vu={}", if path.contains('?') { "&" } else { "?" }, vu::id())).send();
+    let _ = get(format!(
+        "{path}{}vu={}",
+        if path.contains('?') { "&" } else { "?" },
+        vu::id()
+    ))
+    .send();
 }
 
 #[derive(Default)]
@@ -56,14 +61,16 @@ impl Scenario for Probe {
 
 impl Probe {
     fn before_task() -> Result<()> {
-        if let Some(every) = param("panic_every").and_then(|v| v.parse::<u64>().ok()) {
-            if vu::iteration() % every == every - 1 {
-                panic!("planned panic at iteration {}", vu::iteration());
-            }
+        if let Some(every) = param("panic_every").and_then(|v| v.parse::<u64>().ok())
+            && vu::iteration() % every == every - 1
+        {
+            panic!("planned panic at iteration {}", vu::iteration());
         }
         match param("mode").as_deref() {
             Some("sleep") => {
-                let ms = param("sleep_ms").and_then(|v| v.parse().ok()).unwrap_or(100);
+                let ms = param("sleep_ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(100);
                 sleep(Duration::from_millis(ms));
             }
             Some("snapshot") => {
@@ -79,7 +86,10 @@ impl Probe {
             Some("batch") => {
                 let slow = || get("/slow?ms=300").name("/slow");
                 let results = batch([slow(), slow(), slow()]);
-                if results.iter().any(|r| r.as_ref().map_or(true, |r| r.status() != 200)) {
+                if results
+                    .iter()
+                    .any(|r| r.as_ref().map_or(true, |r| r.status() != 200))
+                {
                     return Err(Error::msg("a batched request failed"));
                 }
             }
