@@ -55,7 +55,7 @@
 //! - [`metrics`]: checks and custom metrics (counter, gauge, rate, trend).
 //! - [`stats`]: the run's live statistics.
 //! - [`random`]: randomness for think times and test data.
-//! - [`error`]: the [`Error`] every hook and task may return.
+//! - [`error`](mod@error): the [`Error`] every hook and task may return.
 
 // Lets generated code name this crate `::loadwright` from inside it too.
 extern crate self as loadwright;
