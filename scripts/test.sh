@@ -14,6 +14,8 @@ done
 cargo clippy --all-targets --quiet -- -D warnings
 # The SDK's optional JSON helpers are linted too.
 cargo clippy -p loadwright --features json --all-targets --quiet -- -D warnings
+# Documentation builds without warnings (broken links included).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # The guests (examples and test guests) are linted for their own target.
 for guests in guest-examples tests/guests; do
   (cd "$guests" && cargo clippy --quiet --target wasm32-wasip2 --target-dir "$root/target/wasm" -- -D warnings)
