@@ -71,3 +71,26 @@ async fn a_scenario_declares_its_tasks_and_plan() {
     assert_eq!(hello.info().tasks.len(), 1);
     assert_eq!(hello.info().tasks[0].name, "default");
 }
+
+#[tokio::test]
+async fn a_plan_naming_a_task_the_scenario_lacks_is_refused_at_start() {
+    use loadwright_host::config::{Overrides, PlanDocument};
+    use loadwright_host::run::{Run, StartError};
+
+    let engine = engine();
+    let scenario = crate::load(&engine, guests::PROBE).await;
+    let plan = r#"{"scenarios": {"s": {"executor": "shared-iterations", "iterations": 1, "exec": "checkout"}}}"#;
+    let plan = PlanDocument::from_json(plan)
+        .and_then(|d| d.resolve(Overrides::default()))
+        .expect("plan");
+    match Run::start(&engine, scenario, plan) {
+        Err(StartError::Mismatch(message)) => {
+            assert!(
+                message.contains("\"checkout\"") && message.contains("tasks are: a, b"),
+                "{message}"
+            );
+        }
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("the run started"),
+    }
+}

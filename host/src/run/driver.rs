@@ -13,7 +13,7 @@ use crate::engine::{Engine, RunContext, Scenario};
 use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
 use crate::stats::Snapshot;
-use crate::vu::{ScenarioRun, run_scenario};
+use crate::vu::{ScenarioRun, TaskPicker, run_scenario};
 
 /// Builds the report of the run as it stands.
 pub(crate) fn report(shared: &Shared, status: RunStatus) -> Report {
@@ -47,7 +47,12 @@ pub(crate) fn finish(shared: &Shared, status: RunStatus) {
     shared.intervals().take();
 }
 
-pub(crate) async fn drive(shared: Arc<Shared>, engine: Engine, scenario: Scenario) {
+pub(crate) async fn drive(
+    shared: Arc<Shared>,
+    engine: Engine,
+    scenario: Scenario,
+    pickers: Vec<TaskPicker>,
+) {
     let plan = &shared.plan;
     let context = RunContext {
         client: Client::new(ClientOptions {
@@ -93,27 +98,19 @@ pub(crate) async fn drive(shared: Arc<Shared>, engine: Engine, scenario: Scenari
 
     let next_vu = Arc::new(AtomicU32::new(1));
     let mut scenarios = JoinSet::new();
-    for scenario_plan in &plan.scenarios {
+    for (scenario_plan, picker) in plan.scenarios.iter().zip(pickers) {
         let run = ScenarioRun::new(
             scenario_plan.clone(),
             scenario.clone(),
             context.clone(),
+            picker,
             next_vu.clone(),
         );
-        match run {
-            Ok(run) => {
-                scenarios.spawn(run_scenario(Arc::new(run), shared.stop.subscribe()));
-            }
-            Err(reason) => {
-                ticker.abort();
-                return finish(&shared, RunStatus::Aborted { reason });
-            }
-        }
+        scenarios.spawn(run_scenario(Arc::new(run), shared.stop.subscribe()));
     }
     while scenarios.join_next().await.is_some() {}
     stopping.abort();
     ticker.abort();
-    // The ticker owned the on-stats sender: aborting it ends the hook task.
     // The ticker owned the on-stats sender: aborting it ends the hook task, awaited before
     // the final figures so the requests of a last on-stats call are in them.
     let _ = ticker.await;

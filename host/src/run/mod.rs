@@ -33,6 +33,7 @@ use crate::config::Plan;
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::runlog::{LogLine, RunLog};
 use crate::stats::{Collector, IntervalStats, Snapshot};
+use crate::vu::TaskPicker;
 
 /// Where a run is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,12 +156,15 @@ impl Run {
         if available > 0 && needed > available {
             return Err(StartError::Capacity { needed, available });
         }
-        for scenario_plan in &plan.scenarios {
-            crate::vu::TaskPicker::new(&scenario.info().tasks, scenario_plan.exec.as_deref())
-                .map_err(|err| {
-                    StartError::Mismatch(format!("scenario {:?}: {err}", scenario_plan.name))
-                })?;
-        }
+        // The plan must fit the scenario's tasks before anything starts.
+        let pickers = plan
+            .scenarios
+            .iter()
+            .map(|s| {
+                TaskPicker::new(&scenario.info().tasks, s.exec.as_deref())
+                    .map_err(|err| StartError::Mismatch(format!("scenario {:?}: {err}", s.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let collector = Collector::new();
         collector.set_vus_max(plan.max_vus());
         let shared = Arc::new(Shared {
@@ -174,7 +178,12 @@ impl Run {
             stop: watch::channel(false).0,
             report: watch::channel(None).0,
         });
-        let driver = tokio::spawn(driver::drive(shared.clone(), engine.clone(), scenario));
+        let driver = tokio::spawn(driver::drive(
+            shared.clone(),
+            engine.clone(),
+            scenario,
+            pickers,
+        ));
         let supervised = shared.clone();
         tokio::spawn(async move {
             if let Err(err) = driver.await {

@@ -41,24 +41,23 @@ pub struct ScenarioRun {
 }
 
 impl ScenarioRun {
-    /// Prepares a scenario of the plan; fails if its `exec` names no task.
+    /// Prepares a scenario of the plan, with the picker made for its tasks and `exec`.
     pub fn new(
         plan: ScenarioPlan,
         scenario: Scenario,
         context: RunContext,
+        tasks: TaskPicker,
         next_vu: Arc<AtomicU32>,
-    ) -> Result<Self, String> {
-        let tasks = TaskPicker::new(&scenario.info().tasks, plan.exec.as_deref())
-            .map_err(|err| format!("scenario {:?}: {err}", plan.name))?;
+    ) -> Self {
         let gate = Gate::of(&plan.executor);
-        Ok(Self {
+        Self {
             plan,
             scenario,
             context,
             tasks,
             next_vu,
             gate,
-        })
+        }
     }
 }
 
