@@ -99,7 +99,7 @@ impl Client {
         let mut tasks = tokio::task::JoinSet::new();
         for (index, request) in requests.into_iter().enumerate() {
             let mut local = Session::new();
-            local.cookies = session.cookies.clone();
+            local.cookies = session.cookies.fork();
             if let Ok(origin) = Origin::of(&request.url)
                 && let Some(conn) = session.connections.checkout(&origin)
             {
@@ -116,7 +116,7 @@ impl Client {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((index, result, mut local)) => {
-                    session.cookies.merge(local.cookies);
+                    session.cookies.join(local.cookies);
                     for (origin, conn) in local.connections.drain() {
                         session.connections.checkin(origin, conn);
                     }

@@ -9,11 +9,16 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CookieJar {
     by_host: HashMap<String, Vec<(String, String)>>,
+    /// In a fork: every `Set-Cookie` stored, to replay into the parent jar (deletions too).
+    journal: Option<Vec<(String, String)>>,
 }
 
 impl CookieJar {
     /// Stores the cookie of one `Set-Cookie` header received from `host`.
     pub(crate) fn store(&mut self, host: &str, set_cookie: &str) {
+        if let Some(journal) = &mut self.journal {
+            journal.push((host.to_owned(), set_cookie.to_owned()));
+        }
         let mut parts = set_cookie.split(';');
         let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
             return;
@@ -42,12 +47,18 @@ impl CookieJar {
         Some(pairs.join("; "))
     }
 
-    /// Adds every cookie of `other`, which wins on conflicts.
-    pub(crate) fn merge(&mut self, other: CookieJar) {
-        for (host, cookies) in other.by_host {
-            for (name, value) in cookies {
-                self.store(&host, &format!("{name}={value}"));
-            }
+    /// A copy for a concurrent request, which records what it stores for [`Self::join`].
+    pub(crate) fn fork(&self) -> Self {
+        Self {
+            by_host: self.by_host.clone(),
+            journal: Some(Vec::new()),
+        }
+    }
+
+    /// Applies what `fork` stored, in order, as if it had been stored here.
+    pub(crate) fn join(&mut self, fork: CookieJar) {
+        for (host, set_cookie) in fork.journal.unwrap_or_default() {
+            self.store(&host, &set_cookie);
         }
     }
 
@@ -78,5 +89,19 @@ mod tests {
         );
         jar.store("a.test", "theme=x; Max-Age=0");
         assert_eq!(jar.header_for("a.test").as_deref(), Some("session=2"));
+    }
+
+    #[test]
+    fn a_fork_hands_back_new_and_deleted_cookies() {
+        let mut jar = CookieJar::default();
+        jar.store("a.test", "session=1");
+        jar.store("a.test", "theme=dark");
+        let mut fork = jar.fork();
+        assert_eq!(fork.header_for("a.test"), jar.header_for("a.test"));
+        fork.store("a.test", "session=; Max-Age=0");
+        fork.store("b.test", "id=7");
+        jar.join(fork);
+        assert_eq!(jar.header_for("a.test").as_deref(), Some("theme=dark"));
+        assert_eq!(jar.header_for("b.test").as_deref(), Some("id=7"));
     }
 }
