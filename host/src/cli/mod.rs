@@ -1,6 +1,7 @@
 //! The `host` command line: raw flags in, a validated plan and a library call out.
 
 mod inspect;
+mod live;
 mod run;
 mod target;
 
@@ -23,6 +24,8 @@ pub enum Exit {
     Usage = 2,
     /// The run was aborted: `on-test-start` failed or the test instance could not start.
     Aborted = 98,
+    /// A threshold failed (k6's code), or one with `abortOnFail` stopped the run.
+    ThresholdsFailed = 99,
 }
 
 impl From<Exit> for ExitCode {
@@ -44,7 +47,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: live progress, then a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show what a scenario declares: tasks, default plan, imports.
     Inspect(inspect::InspectArgs),
     /// Serve the built-in demo target until Ctrl-C.
@@ -76,7 +79,7 @@ pub fn init_tracing() {
 /// Runs the parsed command.
 pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::Inspect(args) => inspect::inspect(args).await,
         Command::Target(args) => target::serve(args).await,
     }

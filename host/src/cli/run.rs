@@ -1,4 +1,4 @@
-//! `host run`: load, plan, run with live progress, summarize.
+//! `host run`: load, plan, run with live progress and control, summarize, write outputs.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -12,10 +12,11 @@ use tokio::sync::broadcast::error::RecvError;
 use url::Url;
 
 use super::Exit;
-use crate::config::{Overrides, PlanDocument, parse_duration};
+use super::live::{self, Action};
+use crate::config::{Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions};
-use crate::output::{Progress, plan_lines, summary};
+use crate::output::{OutputSpec, Outputs, Progress, plan_lines, summary};
 use crate::run::{Run, RunStatus};
 use crate::runlog::Level;
 
@@ -24,15 +25,39 @@ use crate::runlog::Level;
 pub struct RunArgs {
     /// The scenario component (.wasm).
     pub scenario: PathBuf,
-    /// Number of VUs.
+    /// A plan file (JSON, or TOML when it ends in .toml) laid over the scenario's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Number of VUs (with --rate: VUs ready at the start).
     #[arg(long, short = 'u')]
     pub vus: Option<u32>,
-    /// How long to run (`30s`, `1m30s`): constant-vus.
+    /// How long to run (`30s`, `1m30s`): constant-vus (with --rate: constant-arrival-rate).
     #[arg(long, short = 'd', value_parser = duration_arg)]
     pub duration: Option<Duration>,
     /// Iterations shared by all VUs: shared-iterations.
     #[arg(long, short = 'i')]
     pub iterations: Option<u64>,
+    /// Iterations started per second, whatever earlier ones do (an open model).
+    #[arg(long, short = 'r')]
+    pub rate: Option<u32>,
+    /// Most VUs: of an open model, or for live control of constant-vus.
+    #[arg(long)]
+    pub max_vus: Option<u32>,
+    /// A ramp `30s:100,1m:100,10s:0`: of VUs (ramping-vus), or of the rate with --rate.
+    #[arg(long, short = 's', value_parser = stages_arg)]
+    pub stages: Option<Vec<Stage>>,
+    /// Run only this named scenario of the plan (repeatable).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// A threshold, `METRIC: EXPRESSION` (`'http_req_duration{name:login}: p(99)<300'`).
+    #[arg(long = "threshold", short = 't', value_name = "THRESHOLD", value_parser = threshold_arg)]
+    pub thresholds: Vec<Threshold>,
+    /// Also record http_req_duration_corrected for closed models (coordinated omission).
+    #[arg(long)]
+    pub latency_correction: bool,
+    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE (repeatable).
+    #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
+    pub outputs: Vec<OutputSpec>,
     /// VUs started per second at the beginning (default: all at once).
     #[arg(long)]
     pub spawn_rate: Option<f64>,
@@ -51,6 +76,9 @@ pub struct RunArgs {
     /// Length of a stats interval (progress, time series, on-stats).
     #[arg(long, value_parser = duration_arg)]
     pub stats_interval: Option<Duration>,
+    /// Print the resolved plan as a plan document (JSON) and exit without running.
+    #[arg(long)]
+    pub print_plan: bool,
     /// Print no progress and no guest log, only the summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -64,6 +92,14 @@ pub struct RunArgs {
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
     parse_duration(text).map_err(|err| err.to_string())
+}
+
+fn stages_arg(text: &str) -> Result<Vec<Stage>, String> {
+    parse_stages(text).map_err(|err| err.to_string())
+}
+
+fn threshold_arg(text: &str) -> Result<Threshold, String> {
+    Threshold::parse_flag(text).map_err(|err| err.to_string())
 }
 
 fn param_arg(text: &str) -> Result<(String, String), String> {
@@ -95,6 +131,34 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let info = scenario.info().clone();
     drop((scenario, probe));
 
+    let mut document = PlanDocument::from_json(&info.plan)
+        .context("the scenario's default plan (from its options) is invalid")?;
+    if let Some(path) = &args.plan {
+        document = document.overlay(PlanDocument::from_file(path)?);
+    }
+    let overrides = Overrides {
+        vus: args.vus,
+        duration: args.duration,
+        iterations: args.iterations,
+        rate: args.rate,
+        max_vus: args.max_vus,
+        stages: args.stages,
+        scenarios: args.scenarios,
+        graceful_stop: args.graceful_stop,
+        spawn_rate: args.spawn_rate,
+        base_url: args.host,
+        params: args.params.into_iter().collect::<BTreeMap<_, _>>(),
+        stats_interval: args.stats_interval,
+        thresholds: args.thresholds,
+        latency_correction: args.latency_correction.then_some(true),
+    };
+    let mut plan = document.resolve(overrides).context("invalid plan")?;
+    if args.print_plan {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(Exit::Ok);
+    }
+    let mut outputs = Outputs::open(&args.outputs)?;
+
     let demo = if args.target_demo {
         let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
         Some(
@@ -105,23 +169,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     } else {
         None
     };
-    let base_url = match (&demo, args.host) {
-        (Some(demo), _) => Some(Url::parse(&demo.url())?),
-        (None, host) => host,
-    };
-    let overrides = Overrides {
-        vus: args.vus,
-        duration: args.duration,
-        iterations: args.iterations,
-        graceful_stop: args.graceful_stop,
-        spawn_rate: args.spawn_rate,
-        base_url,
-        params: args.params.into_iter().collect::<BTreeMap<_, _>>(),
-        stats_interval: args.stats_interval,
-    };
-    let document = PlanDocument::from_json(&info.plan)
-        .context("the scenario's default plan (from its options) is invalid")?;
-    let plan = document.resolve(overrides).context("invalid plan")?;
+    if let Some(demo) = &demo {
+        plan.base_url = Some(Url::parse(&demo.url())?);
+    }
 
     // The run's engine, with an instance pool sized for the plan; the component comes from
     // the cache the first load filled.
@@ -134,6 +184,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         .await
         .with_context(|| format!("cannot load {:?}", args.scenario))?;
 
+    let keys = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.quiet {
         eprintln!("loadwright {}", env!("CARGO_PKG_VERSION"));
         eprint!(
@@ -143,14 +194,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         if demo.is_some() {
             eprintln!("             (the built-in demo target, on loopback)");
         }
+        if keys {
+            eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");
+        }
         eprintln!();
     }
-    let planned = plan
-        .scenarios
-        .iter()
-        .map(|s| s.executor.max_duration())
-        .max()
-        .unwrap_or_default();
+    let planned = plan.duration();
     let handle = Run::start(&engine, scenario, plan)?;
 
     let stopper = handle.clone();
@@ -161,14 +210,17 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
             );
             stopper.stop();
             if tokio::signal::ctrl_c().await.is_ok() {
+                live::restore_terminal();
                 std::process::exit(130);
             }
         }
     });
+    let mut actions = live::listen(keys);
 
     let mut intervals = handle.subscribe();
     let mut logs = handle.logs();
     let mut progress = Progress::new(std::io::stderr().is_terminal(), planned);
+    let mut output_error = None;
     let min_level = if args.verbose {
         Level::Trace
     } else {
@@ -177,16 +229,35 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     loop {
         tokio::select! {
             interval = intervals.recv() => match interval {
-                Ok(interval) if !args.quiet => progress.interval(&interval),
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Ok(interval) => {
+                    if output_error.is_none()
+                        && let Err(err) = outputs.interval(&interval)
+                    {
+                        output_error = Some(err);
+                    }
+                    if !args.quiet {
+                        progress.set_paused(handle.is_paused());
+                        progress.interval(&interval);
+                    }
+                }
+                Err(RecvError::Lagged(skipped)) => {
+                    progress.note(&format!("{skipped} stats intervals were skipped: output is too slow"));
+                }
                 Err(RecvError::Closed) => break,
             },
             line = logs.recv() => match line {
                 Ok(line) if !args.quiet && line.level >= min_level => progress.log(&line),
                 _ => {}
             },
+            Some(action) = actions.recv() => {
+                let note = live::apply(&handle, action);
+                if action == Action::Stop || !args.quiet {
+                    progress.note(&note);
+                }
+            }
         }
     }
+    live::restore_terminal();
     // Lines written after the last interval (on-test-stop's verdict, for example).
     while let Ok(line) = logs.try_recv() {
         if !args.quiet && line.level >= min_level {
@@ -199,11 +270,37 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     if let Some(demo) = demo {
         demo.shutdown();
     }
+    let written = match output_error {
+        Some(err) => Err(err),
+        None => outputs.finish(&report),
+    };
+    let output_failed = match written {
+        Ok(paths) => {
+            for path in paths {
+                eprintln!("wrote {}", path.display());
+            }
+            false
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            true
+        }
+    };
     match &report.status {
         RunStatus::Aborted { reason } => {
             eprintln!("error: the run was aborted: {reason}");
             Ok(Exit::Aborted)
         }
+        RunStatus::AbortedByThreshold { threshold } => {
+            eprintln!("error: threshold {threshold} failed and aborted the run");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if !report.thresholds_passed() => {
+            let failed = report.snapshot.thresholds.iter().filter(|t| !t.ok).count();
+            eprintln!("error: {failed} threshold(s) failed");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if output_failed => Ok(Exit::Error),
         RunStatus::Completed | RunStatus::Stopped => Ok(Exit::Ok),
         other => bail!("the run ended in an unexpected state: {other:?}"),
     }

@@ -1,79 +1,136 @@
-//! The plan document (JSON, k6's option names) and how overrides resolve it into a [`Plan`].
+//! The plan document (JSON or TOML, k6's option names), how documents are laid over each
+//! other, and how overrides resolve them into a [`Plan`].
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::duration::serde_text;
+use super::executor::Stage;
+use super::threshold::{Threshold, ThresholdDocument};
 use super::{ConfigError, Executor, HttpPlan, Plan, ScenarioPlan};
 
 /// k6's default graceful stop.
 const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
+/// k6's `maxDuration` of the iteration-count executors.
+const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
+/// `--rate` without `--vus`: VUs made ready before the first start.
+const DEFAULT_RATE_PRE_ALLOCATED: u32 = 10;
+/// `--rate` without `--max-vus`: at least this many VUs may be added when all are busy.
+const DEFAULT_RATE_MAX_VUS: u32 = 100;
 
 /// One entry of `scenarios`: an executor plus the options common to all executors.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioDocument {
     /// The executor and its parameters (flattened: `"executor": "constant-vus", "vus": 5`).
     #[serde(flatten)]
     pub executor: Executor,
     /// Task to run; absent picks by weight.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<String>,
+    /// Start this long after the run's start (default 0s).
+    #[serde(
+        default,
+        with = "serde_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub start_time: Option<Duration>,
     /// Graceful stop (default 30s).
-    #[serde(default, deserialize_with = "serde_text::option::deserialize")]
+    #[serde(
+        default,
+        with = "serde_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub graceful_stop: Option<Duration>,
-    /// VUs started per second.
-    #[serde(default)]
+    /// VUs started per second (closed models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spawn_rate: Option<f64>,
+    /// Parameters for this scenario's VUs, over the run's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Tags on every sample of this scenario.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A plan document: the scenario's `options().plan`, a plan file, or an API body.
 ///
-/// Either the shorthand (`vus`, `duration`, `iterations`) or named `scenarios`, as in k6.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Either the shorthand (`vus`, `duration`, `iterations`, `stages`) or named `scenarios`, as
+/// in k6.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanDocument {
     /// Shorthand: VUs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vus: Option<u32>,
-    /// Shorthand: run for this long.
-    #[serde(default, deserialize_with = "serde_text::option::deserialize")]
+    /// Shorthand: run for this long (`constant-vus`).
+    #[serde(
+        default,
+        with = "serde_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<Duration>,
-    /// Shorthand: iterations shared by the VUs.
-    #[serde(default)]
+    /// Shorthand: iterations shared by the VUs (`shared-iterations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<u64>,
-    /// Shorthand: graceful stop.
-    #[serde(default, deserialize_with = "serde_text::option::deserialize")]
+    /// Shorthand: a VU ramp (`ramping-vus`, starting at `vus` or 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<Stage>>,
+    /// Shorthand: graceful stop; for named scenarios, their default.
+    #[serde(
+        default,
+        with = "serde_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub graceful_stop: Option<Duration>,
     /// Shorthand: VUs started per second.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spawn_rate: Option<f64>,
-    /// Named scenarios, each with its executor.
-    #[serde(default)]
+    /// Named scenarios, each with its executor, run at the same time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scenarios: BTreeMap<String, ScenarioDocument>,
     /// Base URL for relative request URLs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<Url>,
     /// Parameters for `vu.parameter`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
     /// Stats interval (default 1s).
-    #[serde(default, deserialize_with = "serde_text::option::deserialize")]
+    #[serde(
+        default,
+        with = "serde_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stats_interval: Option<Duration>,
+    /// Thresholds by metric (`"http_req_duration{name:login}": ["p(99)<300"]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub thresholds: BTreeMap<String, Vec<ThresholdDocument>>,
+    /// Record the coordinated-omission corrected series for closed models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_correction: Option<bool>,
 }
 
-/// Settings from the command line or the API, which win over the document.
+/// Settings from the command line or the API, which win over the documents.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// VUs (`--vus`).
+    /// VUs (`--vus`); with `--rate`, the pre-allocated VUs.
     pub vus: Option<u32>,
     /// Duration (`--duration`).
     pub duration: Option<Duration>,
     /// Iterations (`--iterations`).
     pub iterations: Option<u64>,
+    /// Arrival rate per second (`--rate`): an open model.
+    pub rate: Option<u32>,
+    /// Most VUs (`--max-vus`): of an open model, or for live control of `constant-vus`.
+    pub max_vus: Option<u32>,
+    /// A ramp (`--stages 30s:100,1m:100,10s:0`): of VUs, or of the rate with `--rate`.
+    pub stages: Option<Vec<Stage>>,
+    /// Run only these named scenarios of the document (`--scenario`).
+    pub scenarios: Vec<String>,
     /// Graceful stop (`--graceful-stop`).
     pub graceful_stop: Option<Duration>,
     /// Spawn rate (`--spawn-rate`).
@@ -84,6 +141,111 @@ pub struct Overrides {
     pub params: BTreeMap<String, String>,
     /// Stats interval.
     pub stats_interval: Option<Duration>,
+    /// Thresholds (`--threshold`), added to the document's.
+    pub thresholds: Vec<Threshold>,
+    /// Record the corrected series (`--latency-correction`).
+    pub latency_correction: Option<bool>,
+}
+
+impl Overrides {
+    fn shorthand(&self) -> bool {
+        self.vus.is_some()
+            || self.duration.is_some()
+            || self.iterations.is_some()
+            || self.rate.is_some()
+            || self.stages.is_some()
+    }
+}
+
+/// The shorthand fields that, together, define one `default` scenario.
+#[derive(Debug, Clone, Default)]
+struct Shorthand {
+    vus: Option<u32>,
+    duration: Option<Duration>,
+    iterations: Option<u64>,
+    stages: Option<Vec<Stage>>,
+    rate: Option<u32>,
+    max_vus: Option<u32>,
+}
+
+impl Shorthand {
+    /// k6's shorthand: stages make `ramping-vus`, iterations `shared-iterations` (bounded by
+    /// the duration, if any), a duration alone `constant-vus`; with a rate, the arrival-rate
+    /// executors. Nothing at all is one VU doing one iteration.
+    fn executor(self) -> Result<Executor, ConfigError> {
+        let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
+        let Self {
+            vus,
+            duration,
+            iterations,
+            stages,
+            rate,
+            max_vus,
+        } = self;
+        if let Some(rate) = rate {
+            let pre_allocated_vus = vus.unwrap_or(DEFAULT_RATE_PRE_ALLOCATED);
+            let max_vus = Some(max_vus.unwrap_or(pre_allocated_vus.max(DEFAULT_RATE_MAX_VUS)));
+            if iterations.is_some() {
+                return invalid(
+                    "--rate starts iterations on a schedule; it cannot be combined with \
+                     --iterations (use --duration or --stages)",
+                );
+            }
+            return match (stages, duration) {
+                (Some(_), Some(_)) => {
+                    invalid("--stages sets the length of the run; drop --duration or --stages")
+                }
+                (Some(stages), None) => Ok(Executor::RampingArrivalRate {
+                    start_rate: rate,
+                    time_unit: Duration::from_secs(1),
+                    stages,
+                    pre_allocated_vus,
+                    max_vus,
+                }),
+                (None, Some(duration)) => Ok(Executor::ConstantArrivalRate {
+                    rate,
+                    time_unit: Duration::from_secs(1),
+                    duration,
+                    pre_allocated_vus,
+                    max_vus,
+                }),
+                (None, None) => invalid(
+                    "--rate needs --duration (constant-arrival-rate) or --stages \
+                     (ramping-arrival-rate, starting from the rate)",
+                ),
+            };
+        }
+        if let Some(stages) = stages {
+            if duration.is_some() || iterations.is_some() {
+                return invalid(
+                    "stages set the length of the run; drop the duration and iterations",
+                );
+            }
+            return Ok(Executor::RampingVus {
+                start_vus: vus.unwrap_or(1),
+                stages,
+                graceful_ramp_down: DEFAULT_GRACEFUL_STOP,
+            });
+        }
+        let vus = vus.unwrap_or(1);
+        Ok(match (duration, iterations) {
+            (duration, Some(iterations)) => Executor::SharedIterations {
+                vus,
+                iterations,
+                max_duration: duration.unwrap_or(DEFAULT_MAX_DURATION),
+            },
+            (Some(duration), None) => Executor::ConstantVus {
+                vus,
+                duration,
+                max_vus,
+            },
+            (None, None) => Executor::SharedIterations {
+                vus,
+                iterations: u64::from(vus),
+                max_duration: DEFAULT_MAX_DURATION,
+            },
+        })
+    }
 }
 
 impl PlanDocument {
@@ -95,57 +257,160 @@ impl PlanDocument {
         serde_json::from_str(text).map_err(|err| ConfigError::Document(err.to_string()))
     }
 
+    /// Reads a TOML plan document.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|err| ConfigError::Document(err.to_string()))
+    }
+
+    /// Reads a plan file: TOML if its name ends in `.toml`, JSON otherwise.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigError::Document(format!("cannot read {path:?}: {err}")))?;
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        let parsed = if toml {
+            Self::from_toml(&text)
+        } else {
+            Self::from_json(&text)
+        };
+        parsed.map_err(|err| match err {
+            ConfigError::Document(message) => ConfigError::Document(format!("{path:?}: {message}")),
+            other => other,
+        })
+    }
+
+    fn defines_load(&self) -> bool {
+        self.vus.is_some()
+            || self.duration.is_some()
+            || self.iterations.is_some()
+            || self.stages.is_some()
+            || !self.scenarios.is_empty()
+    }
+
+    /// Lays `over` (a plan file) on this document (the scenario's defaults). If `over` says
+    /// anything about the load (shorthand or scenarios), its load replaces this one's whole;
+    /// parameters and thresholds are merged, `over` winning per key; other fields of `over`
+    /// win where set.
+    pub fn overlay(mut self, over: PlanDocument) -> Self {
+        if over.defines_load() {
+            self.vus = over.vus;
+            self.duration = over.duration;
+            self.iterations = over.iterations;
+            self.stages = over.stages;
+            self.scenarios = over.scenarios;
+        }
+        self.graceful_stop = over.graceful_stop.or(self.graceful_stop);
+        self.spawn_rate = over.spawn_rate.or(self.spawn_rate);
+        self.base_url = over.base_url.or(self.base_url);
+        self.stats_interval = over.stats_interval.or(self.stats_interval);
+        self.latency_correction = over.latency_correction.or(self.latency_correction);
+        self.params.extend(over.params);
+        self.thresholds.extend(over.thresholds);
+        self
+    }
+
     /// Applies `overrides` and builds a validated plan.
     ///
-    /// Shorthand flags on the command line (`--vus`, `--duration`, `--iterations`) replace the
-    /// document's scenarios with one `default` scenario, as in k6.
+    /// Shorthand flags (`--vus`, `--duration`, `--iterations`, `--rate`, `--stages`) replace
+    /// the document's scenarios with one `default` scenario, as in k6; `--scenario` keeps only
+    /// the named ones.
     pub fn resolve(self, overrides: Overrides) -> Result<Plan, ConfigError> {
-        let cli_shorthand = overrides.vus.is_some()
-            || overrides.duration.is_some()
-            || overrides.iterations.is_some();
+        let cli_shorthand = overrides.shorthand();
+        if cli_shorthand && !overrides.scenarios.is_empty() {
+            return Err(ConfigError::Invalid(
+                "--scenario picks scenarios of the plan; it cannot be combined with \
+                 --vus, --duration, --iterations, --rate or --stages, which replace them"
+                    .into(),
+            ));
+        }
+        let graceful_stop = overrides.graceful_stop.or(self.graceful_stop);
         let scenarios = if cli_shorthand || self.scenarios.is_empty() {
-            let (vus, duration, iterations) = if cli_shorthand {
-                (
-                    overrides.vus.or(self.vus),
-                    overrides.duration.or(if overrides.iterations.is_some() {
-                        None
-                    } else {
-                        self.duration
-                    }),
-                    overrides.iterations.or(if overrides.duration.is_some() {
-                        None
-                    } else {
-                        self.iterations
-                    }),
-                )
+            if !overrides.scenarios.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "--scenario {}: the plan has no named scenarios",
+                    overrides.scenarios.join(", ")
+                )));
+            }
+            let only_vus = overrides.vus.is_some()
+                && !(overrides.duration.is_some()
+                    || overrides.iterations.is_some()
+                    || overrides.rate.is_some()
+                    || overrides.stages.is_some());
+            let shorthand = if cli_shorthand && !only_vus {
+                Shorthand {
+                    vus: overrides.vus.or(self.vus),
+                    duration: overrides.duration,
+                    iterations: overrides.iterations,
+                    stages: overrides.stages.clone(),
+                    rate: overrides.rate,
+                    max_vus: overrides.max_vus,
+                }
             } else {
-                (self.vus, self.duration, self.iterations)
+                // The document's shorthand, with `--vus` (and `--max-vus`) over it.
+                Shorthand {
+                    vus: overrides.vus.or(self.vus),
+                    duration: self.duration,
+                    iterations: self.iterations,
+                    stages: self.stages.clone(),
+                    rate: None,
+                    max_vus: overrides.max_vus,
+                }
             };
             vec![ScenarioPlan {
                 name: "default".into(),
-                executor: shorthand_executor(vus, duration, iterations),
+                executor: shorthand.executor()?,
                 exec: None,
-                graceful_stop: overrides
-                    .graceful_stop
-                    .or(self.graceful_stop)
-                    .unwrap_or(DEFAULT_GRACEFUL_STOP),
+                start_time: Duration::ZERO,
+                graceful_stop: graceful_stop.unwrap_or(DEFAULT_GRACEFUL_STOP),
                 spawn_rate: overrides.spawn_rate.or(self.spawn_rate),
+                env: BTreeMap::new(),
+                tags: BTreeMap::new(),
             }]
         } else {
-            self.scenarios
+            let mut chosen = self.scenarios;
+            if !overrides.scenarios.is_empty() {
+                let known: Vec<String> = chosen.keys().cloned().collect();
+                for name in &overrides.scenarios {
+                    if !chosen.contains_key(name) {
+                        return Err(ConfigError::Invalid(format!(
+                            "--scenario {name:?}: the plan's scenarios are {}",
+                            known.join(", ")
+                        )));
+                    }
+                }
+                chosen.retain(|name, _| overrides.scenarios.contains(name));
+            }
+            chosen
                 .into_iter()
                 .map(|(name, doc)| ScenarioPlan {
                     name,
                     executor: doc.executor,
                     exec: doc.exec,
+                    start_time: doc.start_time.unwrap_or_default(),
                     graceful_stop: overrides
                         .graceful_stop
                         .or(doc.graceful_stop)
+                        .or(self.graceful_stop)
                         .unwrap_or(DEFAULT_GRACEFUL_STOP),
                     spawn_rate: overrides.spawn_rate.or(doc.spawn_rate),
+                    env: doc.env,
+                    tags: doc.tags,
                 })
                 .collect()
         };
+        let mut scenarios = scenarios;
+        for scenario in &mut scenarios {
+            scenario.executor.normalize();
+        }
+        let mut thresholds = Vec::new();
+        for (metric, list) in &self.thresholds {
+            for threshold in list {
+                thresholds.push(threshold.resolve(metric)?);
+            }
+        }
+        thresholds.extend(overrides.thresholds);
+        // Grouped by metric, as the document form groups them, so a saved plan reads back
+        // equal.
+        thresholds.sort_by_key(|t| t.selector.to_string());
         let mut params = self.params;
         params.extend(overrides.params);
         let plan = Plan {
@@ -156,6 +421,11 @@ impl PlanDocument {
                 .stats_interval
                 .or(self.stats_interval)
                 .unwrap_or(Duration::from_secs(1)),
+            thresholds,
+            latency_correction: overrides
+                .latency_correction
+                .or(self.latency_correction)
+                .unwrap_or(false),
             http: HttpPlan::default(),
             log_limit_bytes: 10 << 20,
         };
@@ -164,26 +434,46 @@ impl PlanDocument {
     }
 }
 
-/// k6's shorthand: iterations make `shared-iterations` (bounded by the duration, if any),
-/// a duration alone makes `constant-vus`, nothing at all is one VU doing one iteration.
-fn shorthand_executor(
-    vus: Option<u32>,
-    duration: Option<Duration>,
-    iterations: Option<u64>,
-) -> Executor {
-    let vus = vus.unwrap_or(1);
-    match (duration, iterations) {
-        (duration, Some(iterations)) => Executor::SharedIterations {
-            vus,
-            iterations,
-            max_duration: duration.unwrap_or(Duration::from_secs(600)),
-        },
-        (Some(duration), None) => Executor::ConstantVus { vus, duration },
-        (None, None) => Executor::SharedIterations {
-            vus,
-            iterations: u64::from(vus),
-            max_duration: Duration::from_secs(600),
-        },
+impl Plan {
+    /// The plan as a document that resolves back to it: what is printed and saved.
+    pub fn to_document(&self) -> PlanDocument {
+        let mut thresholds: BTreeMap<String, Vec<ThresholdDocument>> = BTreeMap::new();
+        for threshold in &self.thresholds {
+            thresholds
+                .entry(threshold.selector.to_string())
+                .or_default()
+                .push(ThresholdDocument::of(threshold));
+        }
+        PlanDocument {
+            scenarios: self
+                .scenarios
+                .iter()
+                .map(|s| {
+                    let doc = ScenarioDocument {
+                        executor: s.executor.clone(),
+                        exec: s.exec.clone(),
+                        start_time: (!s.start_time.is_zero()).then_some(s.start_time),
+                        graceful_stop: Some(s.graceful_stop),
+                        spawn_rate: s.spawn_rate,
+                        env: s.env.clone(),
+                        tags: s.tags.clone(),
+                    };
+                    (s.name.clone(), doc)
+                })
+                .collect(),
+            base_url: self.base_url.clone(),
+            params: self.params.clone(),
+            stats_interval: Some(self.stats_interval),
+            thresholds,
+            latency_correction: self.latency_correction.then_some(true),
+            ..PlanDocument::default()
+        }
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_document().serialize(serializer)
     }
 }
 
@@ -195,6 +485,13 @@ mod tests {
         PlanDocument::from_json(json)
             .and_then(|d| d.resolve(overrides))
             .map_err(|e| e.to_string())
+    }
+
+    fn stage(secs: u64, target: u32) -> Stage {
+        Stage {
+            duration: Duration::from_secs(secs),
+            target,
+        }
     }
 
     #[test]
@@ -211,22 +508,179 @@ mod tests {
             plan.scenarios[0].executor,
             Executor::ConstantVus {
                 vus: 7,
-                duration: Duration::from_secs(5)
+                duration: Duration::from_secs(5),
+                max_vus: None,
             }
         );
     }
 
     #[test]
+    fn vus_alone_keeps_the_documents_duration() {
+        let overrides = Overrides {
+            vus: Some(4),
+            ..Default::default()
+        };
+        let plan = resolve(r#"{"vus": 2, "duration": "10s"}"#, overrides).unwrap();
+        assert_eq!(
+            plan.scenarios[0].executor,
+            Executor::ConstantVus {
+                vus: 4,
+                duration: Duration::from_secs(10),
+                max_vus: None,
+            }
+        );
+    }
+
+    #[test]
+    fn rate_and_stages_flags_make_the_ramping_and_arrival_executors() {
+        let stages = vec![stage(30, 100), stage(60, 100), stage(10, 0)];
+        let ramp = resolve(
+            "",
+            Overrides {
+                stages: Some(stages.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ramp.scenarios[0].executor.name(), "ramping-vus");
+        assert_eq!(ramp.scenarios[0].executor.max_vus(), 100);
+        let rate = resolve(
+            "",
+            Overrides {
+                rate: Some(50),
+                duration: Some(Duration::from_secs(30)),
+                vus: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            rate.scenarios[0].executor,
+            Executor::ConstantArrivalRate {
+                rate: 50,
+                time_unit: Duration::from_secs(1),
+                duration: Duration::from_secs(30),
+                pre_allocated_vus: 5,
+                max_vus: Some(100),
+            }
+        );
+        let ramp_rate = resolve(
+            "",
+            Overrides {
+                rate: Some(10),
+                stages: Some(stages),
+                max_vus: Some(40),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ramp_rate.scenarios[0].executor.name(),
+            "ramping-arrival-rate"
+        );
+        assert_eq!(ramp_rate.scenarios[0].executor.max_vus(), 40);
+        let err = resolve(
+            "",
+            Overrides {
+                rate: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.contains("--rate needs --duration"), "{err}");
+    }
+
+    #[test]
     fn document_scenarios_are_kept_without_shorthand_flags() {
         let json = r#"{"scenarios": {"buyers": {"executor": "per-vu-iterations", "vus": 2, "iterations": 5,
-            "exec": "buy", "gracefulStop": "5s"}}, "params": {"a": "1"}}"#;
+            "exec": "buy", "gracefulStop": "5s", "startTime": "2s", "env": {"who": "b"},
+            "tags": {"team": "x"}}}, "params": {"a": "1"}}"#;
         let plan = resolve(json, Overrides::default()).unwrap();
         let scenario = &plan.scenarios[0];
         assert_eq!(scenario.name, "buyers");
         assert_eq!(scenario.exec.as_deref(), Some("buy"));
         assert_eq!(scenario.graceful_stop, Duration::from_secs(5));
+        assert_eq!(scenario.start_time, Duration::from_secs(2));
+        assert_eq!(scenario.env.get("who").map(String::as_str), Some("b"));
+        assert_eq!(scenario.tags.get("team").map(String::as_str), Some("x"));
         assert_eq!(plan.max_vus(), 2);
         assert_eq!(plan.params.get("a").map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn scenario_flag_picks_named_scenarios() {
+        let json = r#"{"scenarios": {
+            "a": {"executor": "constant-vus", "duration": "1s"},
+            "b": {"executor": "constant-vus", "duration": "1s"}}}"#;
+        let pick = |names: &[&str]| {
+            resolve(
+                json,
+                Overrides {
+                    scenarios: names.iter().map(|n| (*n).to_owned()).collect(),
+                    ..Default::default()
+                },
+            )
+        };
+        let plan = pick(&["b"]).unwrap();
+        assert_eq!(plan.scenarios.len(), 1);
+        assert_eq!(plan.scenarios[0].name, "b");
+        let err = pick(&["c"]).unwrap_err();
+        assert!(err.contains("the plan's scenarios are a, b"), "{err}");
+    }
+
+    #[test]
+    fn a_plan_file_lays_over_the_scenarios_defaults() {
+        let defaults = PlanDocument::from_json(
+            r#"{"vus": 2, "duration": "10s", "params": {"a": "1", "b": "1"},
+                "thresholds": {"http_req_failed": ["rate<0.1"]}}"#,
+        )
+        .unwrap();
+        let file = PlanDocument::from_toml(
+            r#"
+            params = { b = "2" }
+            [scenarios.ramp]
+            executor = "ramping-vus"
+            stages = [{ duration = "5s", target = 3 }]
+            [thresholds]
+            "http_req_duration{name:login}" = ["p(99)<300"]
+            "#,
+        )
+        .unwrap();
+        let plan = defaults
+            .overlay(file)
+            .resolve(Overrides::default())
+            .unwrap();
+        assert_eq!(
+            plan.scenarios.len(),
+            1,
+            "the file's scenarios replace the load"
+        );
+        assert_eq!(plan.scenarios[0].name, "ramp");
+        assert_eq!(plan.params.get("a").map(String::as_str), Some("1"));
+        assert_eq!(plan.params.get("b").map(String::as_str), Some("2"));
+        assert_eq!(plan.thresholds.len(), 2);
+    }
+
+    #[test]
+    fn a_resolved_plan_reads_back_equal() {
+        let json = r#"{"scenarios": {
+            "open": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 2,
+                     "stages": [{"duration": "2s", "target": 10}], "startTime": "1s"},
+            "closed": {"executor": "constant-vus", "vus": 3, "duration": "5s", "tags": {"k": "v"}}},
+            "thresholds": {"checks": ["rate>0.9"], "http_req_duration{name:a}": [
+                {"threshold": "p(99)<300", "abortOnFail": true, "delayAbortEval": "2s"}]},
+            "latencyCorrection": true}"#;
+        let overrides = Overrides {
+            thresholds: vec![Threshold::parse_flag("iterations: count>1").unwrap()],
+            ..Default::default()
+        };
+        let plan = resolve(json, overrides).unwrap();
+        let saved = serde_json::to_string(&plan).unwrap();
+        let again = resolve(&saved, Overrides::default()).unwrap();
+        assert_eq!(again, plan, "{saved}");
+        assert_eq!(plan.max_duration(), Duration::from_secs(35));
+        assert_eq!(plan.planned_vus(Duration::from_millis(500)), 3);
+        assert_eq!(plan.planned_vus(Duration::from_millis(1500)), 5);
     }
 
     #[test]
@@ -254,6 +708,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("vus must be at least 1"), "{err}");
+        let err = resolve(
+            r#"{"thresholds": {"http_req_duration": ["rate<3"]}}"#,
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.contains("use avg, min, med, max, p(N)"), "{err}");
     }
 
     #[test]

@@ -53,7 +53,17 @@ pub(crate) mod serde_text {
     pub(crate) mod option {
         use std::time::Duration;
 
-        use serde::{Deserialize, Deserializer};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            d: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             d: D,

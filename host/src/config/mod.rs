@@ -1,27 +1,36 @@
 //! The run plan: pure, serde-able data that validates itself. Knows nothing of the layers
 //! that run it.
 //!
-//! A plan comes from a plan document (JSON, k6's option names; see `docs/plan.md`) — the
-//! scenario's own defaults from its `options()` — with overrides from the command line or
-//! the API applied on top by [`PlanDocument::resolve`].
+//! A plan comes from plan documents (JSON or TOML, k6's option names; see `docs/plan.md`):
+//! the scenario's own defaults from its `options()`, a plan file laid over them, then
+//! overrides from the command line or the API, applied by [`PlanDocument::resolve`]. The
+//! resolved [`Plan`] converts back into a document ([`Plan::to_document`]), which is what is
+//! printed and saved with the results.
 
 mod document;
 mod duration;
 mod executor;
+mod schedule;
+mod threshold;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use document::{Overrides, PlanDocument};
+pub use document::{Overrides, PlanDocument, ScenarioDocument};
 pub use duration::{format_duration, parse_duration};
-pub use executor::Executor;
+pub use executor::{Executor, Stage};
+pub use schedule::{Arrivals, parse_stages};
 use serde::Serialize;
+pub use threshold::{
+    Aggregation, BUILTIN_METRICS, Condition, MetricKind, MetricSelector, Op, Threshold,
+    ThresholdDocument, builtin_kind,
+};
 use url::Url;
 
 /// Why a plan is not valid; each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// The plan document is not valid JSON or has an unknown field.
+    /// The plan document is not valid JSON or TOML, or has an unknown field.
     #[error("invalid plan document: {0}")]
     Document(String),
     /// A duration could not be read.
@@ -63,7 +72,7 @@ impl Default for HttpPlan {
 }
 
 /// One scenario of a run: an executor driving VUs through the component's tasks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioPlan {
     /// Name, unique in the plan (`default` for the shorthand options).
     pub name: String,
@@ -71,15 +80,27 @@ pub struct ScenarioPlan {
     pub executor: Executor,
     /// The task every iteration runs; `None` picks tasks at random by weight.
     pub exec: Option<String>,
+    /// When the scenario starts, after the run's start.
+    pub start_time: Duration,
     /// Time in-flight iterations get to finish once the executor is done.
-    #[serde(with = "duration::serde_text")]
     pub graceful_stop: Duration,
-    /// VUs started per second at the beginning; `None` starts them all at once.
+    /// VUs started per second (closed models); `None` starts them all at once.
     pub spawn_rate: Option<f64>,
+    /// Parameters for this scenario's VUs, over the run's (k6's `env`).
+    pub env: BTreeMap<String, String>,
+    /// Tags on every sample of this scenario (the `scenario` tag is always there).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl ScenarioPlan {
+    /// When the scenario's executor ends, after the run's start.
+    pub fn end(&self) -> Duration {
+        self.start_time + self.executor.duration()
+    }
 }
 
 /// A complete, validated description of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The scenarios, run concurrently.
     pub scenarios: Vec<ScenarioPlan>,
@@ -88,8 +109,12 @@ pub struct Plan {
     /// Parameters the guest reads with `vu.parameter`.
     pub params: BTreeMap<String, String>,
     /// Length of a stats interval (and period of `on-stats`).
-    #[serde(with = "duration::serde_text")]
     pub stats_interval: Duration,
+    /// Pass/fail criteria.
+    pub thresholds: Vec<Threshold>,
+    /// Also record `http_req_duration_corrected` for closed-model scenarios: each request
+    /// corrected for coordinated omission with the VU's usual pace as expected interval.
+    pub latency_correction: bool,
     /// HTTP defaults.
     pub http: HttpPlan,
     /// Most bytes of log text kept for the run.
@@ -114,12 +139,22 @@ impl Plan {
                 scenario: scenario.name.clone(),
                 message,
             };
+            if scenario.name.is_empty() {
+                return Err(ConfigError::Invalid("a scenario's name is empty".into()));
+            }
             scenario.executor.validate().map_err(fail)?;
             if let Some(rate) = scenario.spawn_rate
                 && !(rate > 0.0 && rate.is_finite())
             {
                 return Err(fail(format!(
                     "spawnRate must be a positive number, not {rate}"
+                )));
+            }
+            if scenario.spawn_rate.is_some() && scenario.executor.is_arrival_rate() {
+                return Err(fail(format!(
+                    "spawnRate does not apply to {}: its VUs are made ready before the first \
+                     start (preAllocatedVUs) and added when needed",
+                    scenario.executor.name()
                 )));
             }
         }
@@ -139,16 +174,37 @@ impl Plan {
         Ok(())
     }
 
-    /// The most VUs the run can have at once (all scenarios together).
+    /// The most VUs the run can have at once (all scenarios together, as if they overlapped).
     pub fn max_vus(&self) -> u32 {
-        self.scenarios.iter().map(|s| s.executor.vus()).sum()
+        self.scenarios
+            .iter()
+            .map(|s| s.executor.max_vus())
+            .fold(0, u32::saturating_add)
+    }
+
+    /// The VUs the plan schedules `at` after the run's start, all scenarios together.
+    pub fn planned_vus(&self, at: Duration) -> u32 {
+        self.scenarios
+            .iter()
+            .filter(|s| at >= s.start_time)
+            .map(|s| s.executor.planned_vus(at - s.start_time))
+            .sum()
+    }
+
+    /// When the last executor ends (graceful stops not included).
+    pub fn duration(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(ScenarioPlan::end)
+            .max()
+            .unwrap_or_default()
     }
 
     /// The longest the run can last, graceful stops included.
     pub fn max_duration(&self) -> Duration {
         self.scenarios
             .iter()
-            .map(|s| s.executor.max_duration() + s.graceful_stop)
+            .map(|s| s.end() + s.graceful_stop + s.executor.graceful_ramp_down())
             .max()
             .unwrap_or_default()
     }

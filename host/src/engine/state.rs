@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use url::Url;
 use wasmtime::component::ResourceTable;
@@ -13,7 +13,7 @@ use super::host::output::GuestOutput;
 use crate::config::HttpPlan;
 use crate::http::{Client, Session};
 use crate::runlog::{RunLog, Source};
-use crate::stats::{Collector, Recorder};
+use crate::stats::{Collector, Recorder, Scope};
 
 /// What every instance of a run shares: the client, the stats, the log, the parameters.
 #[derive(Debug, Clone)]
@@ -34,6 +34,40 @@ pub struct RunContext {
     pub setup_data: Arc<OnceLock<Vec<u8>>>,
     /// Largest linear memory of an instance.
     pub max_memory_bytes: usize,
+    /// The scenario (and its tags) the instances' samples belong to.
+    pub scope: Arc<Scope>,
+    /// Record `http_req_duration_corrected`, with each VU's usual pace as the expected
+    /// interval (closed models with latency correction).
+    pub latency_correction: bool,
+}
+
+impl RunContext {
+    /// A recorder for instance `vu`, in this context's scope.
+    pub fn recorder(&self, vu: u32) -> Recorder {
+        self.collector.recorder(vu, self.scope.clone())
+    }
+}
+
+/// A VU's usual time between request starts: the expected interval of the corrected series.
+#[derive(Debug, Default)]
+pub(crate) struct Pacing {
+    last_start: Option<Instant>,
+    gaps: Duration,
+    count: u32,
+}
+
+impl Pacing {
+    /// Notes a request starting at `start`; returns the mean gap between this VU's earlier
+    /// request starts, once there is one.
+    pub(crate) fn observe(&mut self, start: Instant) -> Option<Duration> {
+        let expected = (self.count > 0).then(|| self.gaps / self.count);
+        if let Some(last) = self.last_start {
+            self.gaps += start.saturating_duration_since(last);
+            self.count = self.count.saturating_add(1);
+        }
+        self.last_start = Some(start);
+        expected
+    }
 }
 
 /// Who an instance is: a VU of a scenario, or the test instance (VU 0).
@@ -53,6 +87,11 @@ pub(crate) struct HttpHost {
     pub base_url: Option<Url>,
     pub timeout: Duration,
     pub max_redirects: u32,
+    /// How late the running iteration started after it was due (open models): added to its
+    /// requests' `http_req_duration`.
+    pub start_lag: Duration,
+    /// With latency correction, the VU's pace.
+    pub pacing: Option<Pacing>,
 }
 
 /// State for `vu`.
@@ -93,7 +132,7 @@ impl InstanceState {
     /// Fresh state for the instance `identity` of the run `context`.
     pub fn new(context: &RunContext, identity: Identity) -> Self {
         let vu = identity.vu;
-        let recorder = context.collector.recorder(vu);
+        let recorder = context.recorder(vu);
         // No arguments, environment, preopened directories or sockets: only stdio, clocks
         // and randomness for the guest's standard library.
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
@@ -108,6 +147,8 @@ impl InstanceState {
                 base_url: context.base_url.clone(),
                 timeout: context.http.timeout,
                 max_redirects: context.http.max_redirects,
+                start_lag: Duration::ZERO,
+                pacing: context.latency_correction.then(Pacing::default),
             },
             vu: VuHost {
                 identity,
@@ -138,6 +179,11 @@ impl InstanceState {
     pub fn set_iteration(&mut self, iteration: u64) {
         self.vu.iteration = iteration;
     }
+
+    /// Sets how late the next iteration started after it was due.
+    pub fn set_start_lag(&mut self, lag: Duration) {
+        self.http.start_lag = lag;
+    }
 }
 
 impl WasiView for InstanceState {
@@ -161,6 +207,8 @@ impl RunContext {
             params: Arc::default(),
             setup_data: Arc::default(),
             max_memory_bytes: 64 << 20,
+            scope: Arc::default(),
+            latency_correction: false,
         }
     }
 }

@@ -1,9 +1,25 @@
-//! What a person at a terminal sees: the plan at start, live progress, the end summary.
+//! What a run leaves for people and programs: the plan at start, live progress, the end
+//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON).
+//!
+//! # Layout
+//!
+//! - `summary`: the plan lines and the end-of-test summary on the terminal.
+//! - `progress`: the live progress line.
+//! - `json`: the end-of-test summary document ([`Summary`]).
+//! - `csv`: Locust's CSV files.
+//! - `sinks`: `--out` specs and the open [`Outputs`] of a run.
+//! - `format`: numbers for people.
 
+mod csv;
 mod format;
+mod json;
 mod progress;
+mod sinks;
 mod summary;
 
+pub use csv::{EXCEPTIONS_HEADER, FAILURES_HEADER, history_header, stats_header};
 pub use format::{bytes, millis};
+pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
 pub use progress::Progress;
+pub use sinks::{OutputSpec, Outputs};
 pub use summary::{plan_lines, summary};

@@ -17,6 +17,8 @@ pub struct Progress {
     last_length: Duration,
     /// Interval between plain lines when not on a terminal.
     plain_every: Duration,
+    /// Shown on the line while the run is paused.
+    paused: bool,
 }
 
 impl Progress {
@@ -29,6 +31,7 @@ impl Progress {
             last_plain: None,
             last_length: Duration::ZERO,
             plain_every: Duration::from_secs(5),
+            paused: false,
         }
     }
 
@@ -36,7 +39,8 @@ impl Progress {
     pub fn line(&self, interval: &IntervalStats) -> String {
         let total = interval.total_requests.max(1) as f64;
         format!(
-            "running [{:>5.1}s / {}] VUs {:>4} | {:>9} reqs | {:>8.0} rps | p95 {:>8} | {} fails ({:.2}%)",
+            "{} [{:>5.1}s / {}] VUs {:>4} | {:>9} reqs | {:>8.0} rps | p95 {:>8} | {} fails ({:.2}%)",
+            if self.paused { "PAUSED " } else { "running" },
             interval.elapsed.as_secs_f64(),
             crate::config::format_duration(self.planned),
             interval.vus,
@@ -71,12 +75,31 @@ impl Progress {
         let _ = err.flush();
     }
 
-    /// Prints a log line above the progress line.
-    pub fn log(&mut self, line: &LogLine) {
+    /// Marks the run paused or running on the next line drawn.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// Prints a note from the host (a control action) above the progress line.
+    pub fn note(&mut self, text: &str) {
+        self.above(&format!("[control] {text}"));
+    }
+
+    /// Writes `text` on its own line, keeping the progress line under it.
+    fn above(&mut self, text: &str) {
         let mut err = std::io::stderr().lock();
         if self.drawn.is_some() {
             let _ = write!(err, "\r\x1b[2K");
         }
+        let _ = writeln!(err, "{text}");
+        if let Some(progress) = &self.drawn {
+            let _ = write!(err, "{progress}");
+        }
+        let _ = err.flush();
+    }
+
+    /// Prints a log line above the progress line.
+    pub fn log(&mut self, line: &LogLine) {
         let who = if line.vu == 0 {
             "test".to_owned()
         } else {
@@ -95,11 +118,7 @@ impl Progress {
             Source::Stderr => " stderr",
             Source::Host => " host",
         };
-        let _ = writeln!(err, "[{who}{source}] {level}: {}", line.message);
-        if let Some(progress) = &self.drawn {
-            let _ = write!(err, "{progress}");
-        }
-        let _ = err.flush();
+        self.above(&format!("[{who}{source}] {level}: {}", line.message));
     }
 
     /// Ends the progress line so the summary starts on a fresh line.

@@ -28,13 +28,30 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
             .as_deref()
             .map(|e| format!(", exec {e}"))
             .unwrap_or_default();
+        let start = if scenario.start_time.is_zero() {
+            String::new()
+        } else {
+            format!(", starts at {}", format_duration(scenario.start_time))
+        };
         let _ = writeln!(
             out,
-            "  {:<10} {}: {}, graceful stop {}{exec}",
+            "  {:<10} {}: {}, graceful stop {}{start}{exec}",
             scenario.name,
             scenario.executor.name(),
             scenario.executor.describe(),
             format_duration(scenario.graceful_stop)
+        );
+    }
+    for threshold in &plan.thresholds {
+        let abort = if threshold.abort_on_fail {
+            " (abort on fail)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  threshold  {}: {}{abort}",
+            threshold.selector, threshold.expression
         );
     }
     match &plan.base_url {
@@ -96,6 +113,11 @@ fn row_line(out: &mut String, label: &str, r: &RequestStats) {
     );
 }
 
+/// A threshold's value for people: at most 3 decimals.
+fn round(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
 fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
@@ -114,6 +136,9 @@ pub fn summary(report: &Report) -> String {
         RunStatus::Completed => "completed".to_owned(),
         RunStatus::Stopped => "stopped early".to_owned(),
         RunStatus::Aborted { reason } => format!("aborted: {reason}"),
+        RunStatus::AbortedByThreshold { threshold } => {
+            format!("aborted: threshold {threshold} failed")
+        }
         other => format!("{other:?}"),
     };
     let _ = writeln!(out, "\nrun {how} after {:.1}s\n", s.elapsed.as_secs_f64());
@@ -155,6 +180,23 @@ pub fn summary(report: &Report) -> String {
             );
         }
     }
+    if !s.thresholds.is_empty() {
+        let _ = writeln!(out, "\n  Thresholds");
+        for t in &s.thresholds {
+            let mark = if t.ok { "✓" } else { "✗" };
+            let value = match (&t.error, t.value) {
+                (Some(error), _) => error.clone(),
+                (None, Some(value)) => format!("{}", round(value)),
+                (None, None) => "no samples".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {mark} {:<40} {:<16} {value}",
+                truncate(&t.metric, 40),
+                t.expression
+            );
+        }
+    }
     let _ = writeln!(out);
     if !s.checks.is_empty() {
         let passes: u64 = s.checks.iter().map(|c| c.passes).sum();
@@ -169,8 +211,20 @@ pub fn summary(report: &Report) -> String {
     for m in &s.metrics {
         let value = match m.kind {
             CustomKind::Counter => format!("{}  {:.2}/s", m.value, m.value / secs),
-            CustomKind::Gauge => format!("{}", m.value),
-            CustomKind::Rate => format!("{:.2}%  ({} samples)", m.value * 100.0, m.count),
+            CustomKind::Gauge => format!(
+                "{}  min={} max={}",
+                m.value,
+                m.min.unwrap_or(m.value),
+                m.max.unwrap_or(m.value)
+            ),
+            CustomKind::Rate => {
+                let passes = (m.value * m.count as f64).round() as u64;
+                format!(
+                    "{:.2}%  ✓ {passes}  ✗ {}",
+                    m.value * 100.0,
+                    m.count - passes
+                )
+            }
             CustomKind::Trend => m
                 .trend
                 .as_ref()
@@ -198,7 +252,21 @@ pub fn summary(report: &Report) -> String {
             bytes((t.bytes_sent as f64 / secs) as u64)
         ),
     );
+    let p = &s.http_phases;
+    metric(&mut out, "http_req_blocked", trend_line(&p.blocked, true));
+    metric(
+        &mut out,
+        "http_req_connecting",
+        trend_line(&p.connecting, true),
+    );
     metric(&mut out, "http_req_duration", trend_line(&t.duration, true));
+    if let Some(corrected) = &s.duration_corrected {
+        metric(
+            &mut out,
+            "http_req_duration_corrected",
+            trend_line(corrected, true),
+        );
+    }
     let failed_pct = if t.count > 0 {
         t.failures as f64 * 100.0 / t.count as f64
     } else {
@@ -230,6 +298,24 @@ pub fn summary(report: &Report) -> String {
             s.iterations_interrupted
         ),
     );
+    metric(
+        &mut out,
+        "http_req_receiving",
+        trend_line(&p.receiving, true),
+    );
+    metric(&mut out, "http_req_sending", trend_line(&p.sending, true));
+    metric(&mut out, "http_req_waiting", trend_line(&p.waiting, true));
+    if s.dropped_iterations > 0 {
+        metric(
+            &mut out,
+            "dropped_iterations",
+            format!(
+                "{}  {:.1}/s",
+                s.dropped_iterations,
+                s.dropped_iterations as f64 / secs
+            ),
+        );
+    }
     metric(&mut out, "vus_max", s.vus_max.to_string());
     if report.log_dropped > 0 {
         let _ = writeln!(

@@ -12,7 +12,7 @@ use super::{Report, RunStatus, Shared};
 use crate::engine::{Engine, RunContext, Scenario};
 use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
-use crate::stats::Snapshot;
+use crate::stats::{Scope, Snapshot};
 use crate::vu::{ScenarioRun, TaskPicker, run_scenario};
 
 /// Builds the report of the run as it stands.
@@ -66,6 +66,11 @@ pub(crate) async fn drive(
         params: Arc::new(plan.params.clone()),
         setup_data: Arc::default(),
         max_memory_bytes: engine.options().max_memory_bytes as usize,
+        scope: Arc::new(Scope {
+            scenario: "test".into(),
+            tags: Default::default(),
+        }),
+        latency_correction: false,
     };
 
     let mut test = TestInstance::new(scenario.clone(), context.clone());
@@ -83,7 +88,7 @@ pub(crate) async fn drive(
         tokio::spawn(async move {
             if stop.wait_for(|stopped| *stopped).await.is_ok() {
                 shared.status.send_if_modified(|status| {
-                    let running = *status == RunStatus::Running;
+                    let running = matches!(*status, RunStatus::Running | RunStatus::Paused);
                     if running {
                         *status = RunStatus::Stopping;
                     }
@@ -98,13 +103,28 @@ pub(crate) async fn drive(
 
     let next_vu = Arc::new(AtomicU32::new(1));
     let mut scenarios = JoinSet::new();
-    for (scenario_plan, picker) in plan.scenarios.iter().zip(pickers) {
+    for ((scenario_plan, picker), live) in plan.scenarios.iter().zip(pickers).zip(&shared.scenarios)
+    {
+        let mut params = plan.params.clone();
+        params.extend(scenario_plan.env.clone());
+        let context = RunContext {
+            params: Arc::new(params),
+            scope: Arc::new(Scope {
+                scenario: scenario_plan.name.clone(),
+                tags: scenario_plan.tags.clone(),
+            }),
+            latency_correction: plan.latency_correction
+                && !scenario_plan.executor.is_arrival_rate(),
+            ..context.clone()
+        };
         let run = ScenarioRun::new(
             scenario_plan.clone(),
             scenario.clone(),
-            context.clone(),
+            context,
             picker,
             next_vu.clone(),
+            shared.clock.clone(),
+            live.target.clone(),
         );
         scenarios.spawn(run_scenario(Arc::new(run), shared.stop.subscribe()));
     }
@@ -121,12 +141,44 @@ pub(crate) async fn drive(
     if let Ok(mut test) = test {
         test.on_test_stop(&final_snapshot).await;
     }
-    let status = if *shared.stop.borrow() {
-        RunStatus::Stopped
-    } else {
-        RunStatus::Completed
+    let aborted_by = shared
+        .aborted_by
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let status = match aborted_by {
+        Some(threshold) => RunStatus::AbortedByThreshold { threshold },
+        None if *shared.stop.borrow() => RunStatus::Stopped,
+        None => RunStatus::Completed,
     };
     finish(&shared, status);
+}
+
+/// Stops the run if a threshold with `abortOnFail` fails in `snapshot`, once its
+/// `delayAbortEval` has passed.
+fn abort_on_failed_threshold(shared: &Shared, snapshot: &Snapshot) {
+    let thresholds = shared.plan.thresholds.iter().zip(&snapshot.thresholds);
+    let failed = thresholds
+        .filter(|(plan, verdict)| {
+            plan.abort_on_fail && !verdict.ok && snapshot.elapsed >= plan.delay_abort_eval
+        })
+        .map(|(_, verdict)| format!("{}: {}", verdict.metric, verdict.expression))
+        .next();
+    let Some(threshold) = failed else { return };
+    let mut aborted_by = shared
+        .aborted_by
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if aborted_by.is_none() {
+        shared.log.write(
+            0,
+            Level::Error,
+            Source::Host,
+            &format!("threshold {threshold} failed; it has abortOnFail, so the run stops"),
+        );
+        *aborted_by = Some(threshold);
+        shared.stop.send_replace(true);
+    }
 }
 
 /// Closes an interval at each tick, publishes it, and hands a snapshot to `on-stats`.
@@ -137,6 +189,8 @@ async fn close_intervals(shared: Arc<Shared>, stats: watch::Sender<Option<Arc<Sn
     loop {
         ticker.tick().await;
         shared.publish_interval(shared.collector.close_interval());
-        stats.send_replace(Some(Arc::new(shared.collector.snapshot())));
+        let snapshot = shared.collector.snapshot();
+        abort_on_failed_threshold(&shared, &snapshot);
+        stats.send_replace(Some(Arc::new(snapshot)));
     }
 }

@@ -20,12 +20,14 @@
 //! # Ok(()) }
 //! ```
 
+mod control;
 mod driver;
 mod test_instance;
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use control::{ControlError, LiveScenario};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
@@ -33,7 +35,7 @@ use crate::config::Plan;
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::runlog::{LogLine, RunLog};
 use crate::stats::{Collector, IntervalStats, Snapshot};
-use crate::vu::TaskPicker;
+use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +45,8 @@ pub enum RunStatus {
     Starting,
     /// VUs are iterating.
     Running,
+    /// Paused: no iteration starts and the test clock stands still until resumed.
+    Paused,
     /// A stop was asked; in-flight iterations are finishing.
     Stopping,
     /// Every scenario ran to its end.
@@ -54,12 +58,23 @@ pub enum RunStatus {
         /// Why.
         reason: String,
     },
+    /// Stopped early because a threshold with `abortOnFail` failed.
+    AbortedByThreshold {
+        /// The threshold, as `metric: expression`.
+        threshold: String,
+    },
 }
 
 impl RunStatus {
     /// Whether the run is over.
     pub fn is_finished(&self) -> bool {
-        matches!(self, Self::Completed | Self::Stopped | Self::Aborted { .. })
+        matches!(
+            self,
+            Self::Completed
+                | Self::Stopped
+                | Self::Aborted { .. }
+                | Self::AbortedByThreshold { .. }
+        )
     }
 }
 
@@ -80,6 +95,13 @@ pub struct Report {
     pub series: Vec<IntervalStats>,
     /// Log lines dropped because the log was full.
     pub log_dropped: u64,
+}
+
+impl Report {
+    /// Whether every threshold held (true when there are none).
+    pub fn thresholds_passed(&self) -> bool {
+        self.snapshot.thresholds.iter().all(|t| t.ok)
+    }
 }
 
 /// Why a run could not start.
@@ -105,6 +127,11 @@ pub(crate) struct Shared {
     pub plan: Plan,
     pub info: ScenarioInfo,
     pub started_at: SystemTime,
+    pub clock: Clock,
+    /// The closed-model scenarios' VU targets, in plan order.
+    pub scenarios: Vec<LiveScenario>,
+    /// Set when a threshold with `abortOnFail` failed.
+    pub aborted_by: std::sync::Mutex<Option<String>>,
     pub collector: Arc<Collector>,
     pub log: Arc<RunLog>,
     pub status: watch::Sender<RunStatus>,
@@ -165,16 +192,21 @@ impl Run {
                     .map_err(|err| StartError::Mismatch(format!("scenario {:?}: {err}", s.name)))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let collector = Collector::new();
+        let collector =
+            Collector::with_thresholds(plan.thresholds.clone(), plan.latency_correction);
         collector.set_vus_max(plan.max_vus());
         let shared = Arc::new(Shared {
             info: scenario.info().clone(),
             log: Arc::new(RunLog::new(plan.log_limit_bytes)),
+            scenarios: plan.scenarios.iter().map(LiveScenario::new).collect(),
+            aborted_by: std::sync::Mutex::new(None),
             plan,
             started_at: SystemTime::now(),
+            clock: Clock::new(),
             collector,
             status: watch::channel(RunStatus::Starting).0,
-            intervals: std::sync::Mutex::new(Some(broadcast::channel(64).0)),
+            // Roomy, so a subscriber writing files falls behind only if its disk stalls.
+            intervals: std::sync::Mutex::new(Some(broadcast::channel(1024).0)),
             stop: watch::channel(false).0,
             report: watch::channel(None).0,
         });

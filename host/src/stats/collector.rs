@@ -2,12 +2,17 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::metrics::{CustomKind, IterationOutcome, Metrics, RequestSample, Row};
+use super::series::Series;
 use super::snapshot::{
-    CheckStats, ErrorCount, IntervalStats, IterationError, MetricStats, RequestStats, Snapshot,
+    CheckStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError, MetricStats,
+    RequestStats, Snapshot,
 };
+use super::submetric::{Scope, SubMetrics};
+use super::thresholds;
+use crate::config::Threshold;
 
 /// Shards per collector: enough that VUs on different worker threads rarely meet on one
 /// lock, few enough that draining them stays cheap.
@@ -21,6 +26,9 @@ pub struct Collector {
     started: Instant,
     vus: AtomicU32,
     vus_max: AtomicU32,
+    thresholds: Vec<Threshold>,
+    subs: SubMetrics,
+    latency_correction: bool,
 }
 
 #[derive(Debug)]
@@ -31,7 +39,7 @@ struct Aggregate {
     /// The last closed interval and its length, for `current_rps`.
     last: Metrics,
     last_length: Duration,
-    series: Vec<IntervalStats>,
+    series: Series,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -42,8 +50,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Collector {
-    /// A collector whose clock starts now.
+    /// A collector whose clock starts now, with no threshold.
     pub fn new() -> Arc<Self> {
+        Self::with_thresholds(Vec::new(), false)
+    }
+
+    /// A collector that evaluates `thresholds` in every snapshot and keeps the sub-metrics
+    /// they filter on; `latency_correction` shows the corrected series in snapshots.
+    pub fn with_thresholds(thresholds: Vec<Threshold>, latency_correction: bool) -> Arc<Self> {
         let now = Instant::now();
         Arc::new(Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -53,19 +67,23 @@ impl Collector {
                 interval_started: now,
                 last: Metrics::default(),
                 last_length: Duration::ZERO,
-                series: Vec::new(),
+                series: Series::default(),
             }),
             started: now,
             vus: AtomicU32::new(0),
             vus_max: AtomicU32::new(0),
+            subs: SubMetrics::of(&thresholds),
+            thresholds,
+            latency_correction,
         })
     }
 
-    /// A recorder for the VU numbered `vu`.
-    pub fn recorder(self: &Arc<Self>, vu: u32) -> Recorder {
+    /// A recorder for the VU numbered `vu`, whose samples carry `scope`'s tags.
+    pub fn recorder(self: &Arc<Self>, vu: u32, scope: Arc<Scope>) -> Recorder {
         Recorder {
             collector: self.clone(),
             shard: vu as usize % SHARDS,
+            scope,
         }
     }
 
@@ -117,7 +135,13 @@ impl Collector {
         let length = now - aggregate.interval_started;
         let secs = length.as_secs_f64().max(1e-9);
         let interval = &aggregate.interval;
+        let cumulative = &aggregate.cumulative.total;
+        let timestamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
         let stats = IntervalStats {
+            timestamp,
             elapsed: now - self.started,
             length,
             requests: interval.total.count,
@@ -125,23 +149,34 @@ impl Collector {
             rps: interval.total.count as f64 / secs,
             failures_per_second: interval.total.failures as f64 / secs,
             duration: interval.total.duration.stats(),
+            percentiles: interval.total.duration.locust_percentiles(),
             iterations: interval.iterations + interval.iterations_interrupted,
+            dropped_iterations: interval.dropped_iterations,
             vus: self.vus(),
-            total_requests: aggregate.cumulative.total.count,
-            total_failures: aggregate.cumulative.total.failures,
+            total_requests: cumulative.count,
+            total_failures: cumulative.failures,
+            total_duration: cumulative.duration.stats(),
+            total_bytes_received: cumulative.bytes_received,
         };
+        let histogram = interval.total.duration.sparse();
         let aggregate = &mut *aggregate;
+        aggregate.series.push(stats.clone(), histogram);
         std::mem::swap(&mut aggregate.interval, &mut aggregate.last);
         aggregate.interval.reset();
         aggregate.last_length = length;
         aggregate.interval_started = now;
-        aggregate.series.push(stats.clone());
         stats
     }
 
-    /// Every closed interval so far, oldest first.
+    /// The time series so far, oldest first: one point per interval, or per several once
+    /// the run is long (see [`super::series`]).
     pub fn series(&self) -> Vec<IntervalStats> {
-        lock(&self.aggregate).series.clone()
+        lock(&self.aggregate).series.points()
+    }
+
+    /// Points and histogram buckets the time series holds: what its memory grows with.
+    pub fn series_footprint(&self) -> (usize, usize) {
+        lock(&self.aggregate).series.footprint()
     }
 
     fn build_snapshot(&self, aggregate: &Aggregate) -> Snapshot {
@@ -172,6 +207,7 @@ impl Collector {
             rps: row.count as f64 / secs,
             current_rps: current_rps(method, name),
             duration: row.duration.stats(),
+            percentiles: row.duration.locust_percentiles(),
             bytes_sent: row.bytes_sent,
             bytes_received: row.bytes_received,
         };
@@ -223,11 +259,14 @@ impl Collector {
                     CustomKind::Rate => 0.0,
                     CustomKind::Trend => trend.map_or(0.0, |t| t.mean),
                 };
+                let gauge = custom.kind == CustomKind::Gauge && custom.count > 0;
                 MetricStats {
                     name: name.clone(),
                     kind: custom.kind,
                     count: custom.count,
                     value,
+                    min: gauge.then_some(custom.min),
+                    max: gauge.then_some(custom.max),
                     trend,
                 }
             })
@@ -247,16 +286,48 @@ impl Collector {
                 .cmp(&a.count)
                 .then_with(|| a.message.cmp(&b.message))
         });
+        let vus_max = self.vus_max.load(Ordering::Relaxed);
+        let evaluator = thresholds::Context {
+            metrics: m,
+            subs: &self.subs,
+            elapsed_secs: secs,
+            vus: self.vus(),
+            vus_max,
+        };
+        let [
+            blocked,
+            dns,
+            connecting,
+            tls_handshaking,
+            sending,
+            waiting,
+            receiving,
+        ] = m.phases.each_ref().map(|t| t.stats());
         Snapshot {
             elapsed,
             vus: self.vus(),
-            vus_max: self.vus_max.load(Ordering::Relaxed),
+            vus_max,
             iterations: m.iterations,
             iterations_failed: m.iterations_failed,
             iterations_interrupted: m.iterations_interrupted,
             dropped_iterations: m.dropped_iterations,
             iteration_duration: m.iteration_duration.stats(),
             total: row_stats("", "Aggregated", &m.total),
+            http_phases: HttpPhaseStats {
+                blocked,
+                dns,
+                connecting,
+                tls_handshaking,
+                sending,
+                waiting,
+                receiving,
+            },
+            duration_corrected: self.latency_correction.then(|| m.corrected.stats()),
+            thresholds: self
+                .thresholds
+                .iter()
+                .map(|t| evaluator.evaluate(t))
+                .collect(),
             requests,
             errors,
             checks,
@@ -271,11 +342,17 @@ impl Collector {
 pub struct Recorder {
     collector: Arc<Collector>,
     shard: usize,
+    scope: Arc<Scope>,
 }
 
 impl Recorder {
-    fn with<R>(&self, f: impl FnOnce(&mut Metrics) -> R) -> R {
-        f(&mut lock(&self.collector.shards[self.shard]))
+    fn with<R>(&self, f: impl FnOnce(&mut Metrics, &Scope, &SubMetrics) -> R) -> R {
+        let subs = &self.collector.subs;
+        f(
+            &mut lock(&self.collector.shards[self.shard]),
+            &self.scope,
+            subs,
+        )
     }
 
     /// The collector this recorder feeds.
@@ -285,58 +362,80 @@ impl Recorder {
 
     /// Records a completed or failed request.
     pub fn request(&self, sample: &RequestSample<'_>) {
-        self.with(|m| m.record_request(sample));
+        self.with(|m, scope, subs| m.record_request(sample, scope, subs));
     }
 
     /// Records how an iteration ended and how long it took.
     pub fn iteration(&self, outcome: IterationOutcome, duration: Duration) {
-        self.with(|m| m.record_iteration(outcome, duration));
+        self.with(|m, scope, subs| m.record_iteration(outcome, duration, scope, subs));
     }
 
     /// Records why an iteration of `task` failed.
     pub fn iteration_error(&self, task: &str, message: &str) {
-        self.with(|m| m.record_iteration_error(task, message));
+        self.with(|m, _, _| m.record_iteration_error(task, message));
     }
 
-    /// Records a check's outcome.
-    pub fn check(&self, name: &str, ok: bool) {
-        self.with(|m| m.record_check(name, ok));
+    /// Records a check's outcome; `tags` are the check's own.
+    pub fn check(&self, name: &str, ok: bool, tags: &[(String, String)]) {
+        self.with(|m, scope, subs| m.record_check(name, ok, tags, scope, subs));
     }
 
     /// Records a custom metric sample; `false` when `name` is already a metric of another kind.
-    pub fn custom(&self, name: &str, kind: CustomKind, value: f64) -> bool {
-        self.with(|m| m.record_custom(name, kind, value))
+    pub fn custom(
+        &self,
+        name: &str,
+        kind: CustomKind,
+        value: f64,
+        tags: &[(String, String)],
+    ) -> bool {
+        self.with(|m, scope, subs| m.record_custom(name, kind, value, tags, scope, subs))
     }
 
-    /// Counts arrival-rate starts that found no free VU.
+    /// Counts iterations that were due but never started: arrival-rate starts that found no
+    /// free VU, iterations left when `maxDuration` ran out.
     pub fn dropped_iterations(&self, count: u64) {
-        self.with(|m| m.dropped_iterations += count);
+        self.with(|m, scope, subs| m.record_dropped(count, scope, subs));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Phases;
 
     fn sample<'a>(name: &'a str, ms: u64, failure: Option<&'a str>) -> RequestSample<'a> {
         RequestSample {
             method: "GET",
             name,
+            status: if failure.is_some() { 500 } else { 200 },
             duration: Duration::from_millis(ms),
+            phases: Some(Phases {
+                waiting: Duration::from_millis(ms),
+                ..Phases::default()
+            }),
             failure,
             bytes_sent: 10,
             bytes_received: 100,
+            tags: &[],
+            expected_interval: None,
         }
+    }
+
+    fn scope(name: &str) -> Arc<Scope> {
+        Arc::new(Scope {
+            scenario: name.into(),
+            tags: Default::default(),
+        })
     }
 
     #[test]
     fn snapshot_sees_every_shard_and_interval_resets() {
         let collector = Collector::new();
         for vu in 0..40 {
-            let recorder = collector.recorder(vu);
+            let recorder = collector.recorder(vu, scope("s"));
             recorder.request(&sample("/a", 10, None));
             recorder.request(&sample("/b", 20, (vu % 4 == 0).then_some("status-500")));
-            recorder.check("ok", vu % 2 == 0);
+            recorder.check("ok", vu % 2 == 0, &[]);
         }
         let snap = collector.snapshot();
         assert_eq!(snap.total.count, 80);
@@ -347,9 +446,13 @@ mod tests {
         assert_eq!(snap.requests[1].failures, 10);
         assert_eq!(snap.errors[0].kind, "status-500");
         assert_eq!(snap.checks[0].passes, 20);
+        assert_eq!(snap.http_phases.waiting.count, 80);
+        assert!((snap.http_phases.waiting.mean - 15.0).abs() < 0.01);
         let interval = collector.close_interval();
         assert_eq!(interval.requests, 80);
-        collector.recorder(1).request(&sample("/a", 5, None));
+        collector
+            .recorder(1, scope("s"))
+            .request(&sample("/a", 5, None));
         let interval = collector.close_interval();
         assert_eq!(interval.requests, 1);
         assert_eq!(interval.total_requests, 81);
@@ -360,18 +463,88 @@ mod tests {
     #[test]
     fn custom_metrics_aggregate_by_kind() {
         let collector = Collector::new();
-        let (a, b) = (collector.recorder(0), collector.recorder(1));
-        assert!(a.custom("items", CustomKind::Counter, 2.0));
-        assert!(b.custom("items", CustomKind::Counter, 3.0));
-        assert!(!b.custom("items", CustomKind::Gauge, 1.0));
-        a.custom("hit", CustomKind::Rate, 1.0);
-        b.custom("hit", CustomKind::Rate, 0.0);
-        a.custom("size", CustomKind::Trend, 1.5);
-        b.custom("size", CustomKind::Trend, 2.5);
+        let (a, b) = (
+            collector.recorder(0, scope("s")),
+            collector.recorder(1, scope("s")),
+        );
+        assert!(a.custom("items", CustomKind::Counter, 2.0, &[]));
+        assert!(b.custom("items", CustomKind::Counter, 3.0, &[]));
+        assert!(!b.custom("items", CustomKind::Gauge, 1.0, &[]));
+        a.custom("hit", CustomKind::Rate, 1.0, &[]);
+        b.custom("hit", CustomKind::Rate, 0.0, &[]);
+        a.custom("size", CustomKind::Trend, 1.5, &[]);
+        b.custom("size", CustomKind::Trend, 2.5, &[]);
+        a.custom("level", CustomKind::Gauge, 7.0, &[]);
+        a.custom("level", CustomKind::Gauge, 3.0, &[]);
         let snap = collector.snapshot();
         let by_name = |n: &str| snap.metrics.iter().find(|m| m.name == n).cloned();
         assert_eq!(by_name("items").map(|m| m.value), Some(5.0));
         assert_eq!(by_name("hit").map(|m| m.value), Some(0.5));
         assert_eq!(by_name("size").map(|m| m.value), Some(2.0));
+        let level = by_name("level").unwrap_or_else(|| panic!("gauge"));
+        assert_eq!(
+            (level.value, level.min, level.max),
+            (3.0, Some(3.0), Some(7.0))
+        );
+    }
+
+    #[test]
+    fn thresholds_evaluate_metrics_and_tagged_sub_metrics() {
+        let thresholds = [
+            ("http_req_duration", "p(99)<15"),
+            ("http_req_duration{name:/a}", "p(99)<15"),
+            ("http_req_duration{scenario:slow}", "avg>=20"),
+            ("http_req_failed", "rate<0.1"),
+            ("http_reqs{status:500}", "count==2"),
+            ("checks{check:ok}", "rate>0.9"),
+            ("checks", "rate>0.4"),
+            ("cart{kind:book}", "count>=2"),
+            ("iterations{scenario:fast}", "count==3"),
+            ("never_recorded", "p(95)<1"),
+            ("cart", "avg<1"),
+        ]
+        .map(|(m, e)| Threshold::new(m, e).unwrap_or_else(|err| panic!("{err}")));
+        let collector = Collector::with_thresholds(thresholds.to_vec(), false);
+        let fast = collector.recorder(1, scope("fast"));
+        let slow = collector.recorder(2, scope("slow"));
+        for _ in 0..10 {
+            fast.request(&sample("/a", 10, None));
+        }
+        slow.request(&sample("/b", 20, Some("status-500")));
+        slow.request(&sample("/b", 30, Some("status-500")));
+        fast.check("ok", true, &[]);
+        fast.check("other", false, &[]);
+        let book = [("kind".to_owned(), "book".to_owned())];
+        fast.custom("cart", CustomKind::Counter, 1.0, &book);
+        slow.custom("cart", CustomKind::Counter, 1.0, &book);
+        fast.custom("cart", CustomKind::Counter, 5.0, &[]);
+        for _ in 0..3 {
+            fast.iteration(IterationOutcome::Completed, Duration::from_millis(1));
+        }
+        slow.iteration(IterationOutcome::Completed, Duration::from_millis(1));
+        let verdicts: Vec<(String, bool)> = collector
+            .snapshot()
+            .thresholds
+            .into_iter()
+            .map(|t| (format!("{} {}", t.metric, t.expression), t.ok))
+            .collect();
+        let expected = [
+            ("http_req_duration p(99)<15", false),
+            ("http_req_duration{name:/a} p(99)<15", true),
+            ("http_req_duration{scenario:slow} avg>=20", true),
+            ("http_req_failed rate<0.1", false),
+            ("http_reqs{status:500} count==2", true),
+            ("checks{check:ok} rate>0.9", true),
+            ("checks rate>0.4", true),
+            ("cart{kind:book} count>=2", true),
+            ("iterations{scenario:fast} count==3", true),
+            ("never_recorded p(95)<1", true),
+            ("cart avg<1", false),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(t, ok)| ((*t).to_owned(), *ok))
+            .collect();
+        assert_eq!(verdicts, expected);
     }
 }

@@ -4,7 +4,52 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::submetric::{HttpValue, Scope, Source, SubMetrics, SubValue};
 use super::trend::Trend;
+
+/// The names of the request phases, in [`Phases`] order.
+pub const PHASE_METRICS: [&str; 7] = [
+    "http_req_blocked",
+    "http_req_dns",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+];
+
+/// How long each phase of a request took (zero for a reused connection's setup phases).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Phases {
+    /// Waiting for a connection slot.
+    pub blocked: Duration,
+    /// Resolving the name.
+    pub dns: Duration,
+    /// TCP connect.
+    pub connecting: Duration,
+    /// TLS handshake.
+    pub tls_handshaking: Duration,
+    /// Writing the request.
+    pub sending: Duration,
+    /// Waiting for the first byte.
+    pub waiting: Duration,
+    /// Reading the response.
+    pub receiving: Duration,
+}
+
+impl Phases {
+    fn all(&self) -> [Duration; 7] {
+        [
+            self.blocked,
+            self.dns,
+            self.connecting,
+            self.tls_handshaking,
+            self.sending,
+            self.waiting,
+            self.receiving,
+        ]
+    }
+}
 
 /// One completed request, as the stats see it.
 #[derive(Debug, Clone, Copy)]
@@ -13,14 +58,45 @@ pub struct RequestSample<'a> {
     pub method: &'a str,
     /// Row name.
     pub name: &'a str,
-    /// `http_req_duration`; zero for requests that failed before a response.
+    /// Status code; 0 when the request failed before a response.
+    pub status: u16,
+    /// `http_req_duration`, from the iteration's scheduled start for open models (the time
+    /// the start was late is added); zero for requests that failed before a response.
     pub duration: Duration,
+    /// The phases, for a request that got a response.
+    pub phases: Option<Phases>,
     /// `None` for a success; the failure kind otherwise (`connect-refused`, `status-503`).
     pub failure: Option<&'a str>,
     /// Bytes written.
     pub bytes_sent: u64,
     /// Bytes read.
     pub bytes_received: u64,
+    /// The request's own tags.
+    pub tags: &'a [(String, String)],
+    /// With latency correction: the VU's usual time between requests, the expected interval
+    /// of the corrected series.
+    pub expected_interval: Option<Duration>,
+}
+
+impl RequestSample<'_> {
+    /// Whether the request has tag `key` = `value` in `scope`.
+    fn has(&self, scope: &Scope, key: &str, value: &str) -> bool {
+        match key {
+            "name" => self.name == value,
+            "method" => self.method == value,
+            "status" => value.parse::<u16>().ok() == Some(self.status),
+            "expected_response" => {
+                value
+                    == if self.failure.is_none() {
+                        "true"
+                    } else {
+                        "false"
+                    }
+            }
+            "error" => self.failure == Some(value),
+            _ => scope.has(self.tags, key, value),
+        }
+    }
 }
 
 /// How an iteration ended.
@@ -95,6 +171,9 @@ pub(crate) struct Custom {
     pub value: f64,
     /// When a gauge was last set, so merging keeps the latest value.
     pub set_at: Option<Instant>,
+    /// A gauge's extremes.
+    pub min: f64,
+    pub max: f64,
     pub trend: Option<Trend>,
 }
 
@@ -106,6 +185,8 @@ impl Custom {
             count: 0,
             value: 0.0,
             set_at: None,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
             trend,
         }
     }
@@ -118,6 +199,8 @@ impl Custom {
                     self.value = other.value;
                     self.set_at = other.set_at;
                 }
+                self.min = self.min.min(other.min);
+                self.max = self.max.max(other.max);
             }
             _ => self.value += other.value,
         }
@@ -131,6 +214,7 @@ impl Custom {
         if self.kind != CustomKind::Gauge {
             self.value = 0.0;
         }
+        (self.min, self.max) = (f64::INFINITY, f64::NEG_INFINITY);
         if let Some(trend) = &mut self.trend {
             trend.reset();
         }
@@ -156,13 +240,31 @@ pub(crate) struct Metrics {
     pub custom: HashMap<String, Custom>,
     /// Failed iterations by (task, first line of the message).
     pub iteration_errors: HashMap<(String, String), u64>,
+    /// The request phases, in [`PHASE_METRICS`] order.
+    pub phases: [Trend; 7],
+    /// `http_req_duration_corrected`.
+    pub corrected: Trend,
+    /// Sub-metric values, indexed as the collector's [`SubMetrics`].
+    pub sub: Vec<SubValue>,
 }
 
 /// Distinct iteration error messages kept; others are counted under one row.
 const MAX_ITERATION_ERRORS: usize = 100;
 
 impl Metrics {
-    pub(crate) fn record_request(&mut self, sample: &RequestSample<'_>) {
+    fn sub(&mut self, index: usize) -> &mut SubValue {
+        if self.sub.len() <= index {
+            self.sub.resize_with(index + 1, SubValue::default);
+        }
+        &mut self.sub[index]
+    }
+
+    pub(crate) fn record_request(
+        &mut self,
+        sample: &RequestSample<'_>,
+        scope: &Scope,
+        subs: &SubMetrics,
+    ) {
         let by_name = match self.rows.get_mut(sample.method) {
             Some(by_name) => by_name,
             None => self.rows.entry(sample.method.to_owned()).or_default(),
@@ -183,9 +285,62 @@ impl Metrics {
             );
             *self.errors.entry(key).or_default() += 1;
         }
+        if let Some(phases) = sample.phases {
+            for (trend, phase) in self.phases.iter_mut().zip(phases.all()) {
+                trend.record_duration(phase);
+            }
+        }
+        if let Some(interval) = sample.expected_interval
+            && sample.phases.is_some()
+        {
+            self.corrected.record_corrected(
+                sample.duration.as_micros() as u64,
+                interval.as_micros() as u64,
+            );
+        }
+        if subs.is_empty() {
+            return;
+        }
+        for (index, sub) in subs.fed_by(|s| matches!(s, Source::Http(_))) {
+            if !sub.matches(|k, v| sample.has(scope, k, v)) {
+                continue;
+            }
+            let Source::Http(value) = sub.source else {
+                continue;
+            };
+            let answered = sample.phases.is_some();
+            let slot = self.sub(index);
+            match value {
+                HttpValue::Duration if answered => slot.trend().record_duration(sample.duration),
+                HttpValue::Corrected => {
+                    if let (Some(interval), true) = (sample.expected_interval, answered) {
+                        slot.trend().record_corrected(
+                            sample.duration.as_micros() as u64,
+                            interval.as_micros() as u64,
+                        );
+                    }
+                }
+                HttpValue::Phase(i) => {
+                    if let Some(phases) = sample.phases {
+                        slot.trend().record_duration(phases.all()[i]);
+                    }
+                }
+                HttpValue::Reqs => slot.add_counter(1.0),
+                HttpValue::Failed => slot.add_rate(sample.failure.is_some()),
+                HttpValue::Sent => slot.add_counter(sample.bytes_sent as f64),
+                HttpValue::Received => slot.add_counter(sample.bytes_received as f64),
+                HttpValue::Duration => {}
+            }
+        }
     }
 
-    pub(crate) fn record_iteration(&mut self, outcome: IterationOutcome, duration: Duration) {
+    pub(crate) fn record_iteration(
+        &mut self,
+        outcome: IterationOutcome,
+        duration: Duration,
+        scope: &Scope,
+        subs: &SubMetrics,
+    ) {
         match outcome {
             IterationOutcome::Completed => {}
             IterationOutcome::Failed => self.iterations_failed += 1,
@@ -196,6 +351,28 @@ impl Metrics {
         }
         self.iterations += 1;
         self.iteration_duration.record_duration(duration);
+        for (index, sub) in
+            subs.fed_by(|s| matches!(s, Source::Iterations | Source::IterationDuration))
+        {
+            if sub.matches(|k, v| scope.has(&[], k, v)) {
+                let is_duration = sub.source == Source::IterationDuration;
+                let slot = self.sub(index);
+                if is_duration {
+                    slot.trend().record_duration(duration);
+                } else {
+                    slot.add_counter(1.0);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn record_dropped(&mut self, count: u64, scope: &Scope, subs: &SubMetrics) {
+        self.dropped_iterations += count;
+        for (index, sub) in subs.fed_by(|s| *s == Source::Dropped) {
+            if sub.matches(|k, v| scope.has(&[], k, v)) {
+                self.sub(index).add_counter(count as f64);
+            }
+        }
     }
 
     pub(crate) fn record_iteration_error(&mut self, task: &str, message: &str) {
@@ -212,7 +389,19 @@ impl Metrics {
         *self.iteration_errors.entry(key).or_default() += 1;
     }
 
-    pub(crate) fn record_check(&mut self, name: &str, ok: bool) {
+    pub(crate) fn record_check(
+        &mut self,
+        name: &str,
+        ok: bool,
+        tags: &[(String, String)],
+        scope: &Scope,
+        subs: &SubMetrics,
+    ) {
+        for (index, sub) in subs.fed_by(|s| *s == Source::Checks) {
+            if sub.matches(|k, v| (k == "check" && v == name) || scope.has(tags, k, v)) {
+                self.sub(index).add_rate(ok);
+            }
+        }
         let tally = match self.checks.get_mut(name) {
             Some(tally) => tally,
             None => self.checks.entry(name.to_owned()).or_default(),
@@ -225,7 +414,15 @@ impl Metrics {
     }
 
     /// Records a custom sample; `false` when `name` already has another kind.
-    pub(crate) fn record_custom(&mut self, name: &str, kind: CustomKind, value: f64) -> bool {
+    pub(crate) fn record_custom(
+        &mut self,
+        name: &str,
+        kind: CustomKind,
+        value: f64,
+        tags: &[(String, String)],
+        scope: &Scope,
+        subs: &SubMetrics,
+    ) -> bool {
         let metric = match self.custom.get_mut(name) {
             Some(metric) => metric,
             None => self
@@ -243,10 +440,23 @@ impl Metrics {
             CustomKind::Gauge => {
                 metric.value = value;
                 metric.set_at = Some(Instant::now());
+                metric.min = metric.min.min(value);
+                metric.max = metric.max.max(value);
             }
             CustomKind::Trend => {
                 if let Some(trend) = &mut metric.trend {
                     trend.record((value * 1000.0).round() as u64);
+                }
+            }
+        }
+        for (index, sub) in subs.fed_by(|s| matches!(s, Source::Custom(n) if n == name)) {
+            if sub.matches(|k, v| scope.has(tags, k, v)) {
+                let slot = self.sub(index);
+                match kind {
+                    CustomKind::Counter => slot.add_counter(value),
+                    CustomKind::Rate => slot.add_rate(value != 0.0),
+                    CustomKind::Gauge => *slot = SubValue::Gauge(value),
+                    CustomKind::Trend => slot.trend().record((value * 1000.0).round() as u64),
                 }
             }
         }
@@ -288,6 +498,13 @@ impl Metrics {
                 }
             }
         }
+        for (mine, theirs) in self.phases.iter_mut().zip(&other.phases) {
+            mine.merge(theirs);
+        }
+        self.corrected.merge(&other.corrected);
+        for (index, value) in other.sub.iter().enumerate() {
+            self.sub(index).merge(value);
+        }
     }
 
     /// Zeroes every figure, keeping rows and allocations for the next span.
@@ -305,5 +522,8 @@ impl Metrics {
         self.iteration_duration.reset();
         self.checks.values_mut().for_each(|tally| *tally = (0, 0));
         self.custom.values_mut().for_each(Custom::reset);
+        self.phases.iter_mut().for_each(Trend::reset);
+        self.corrected.reset();
+        self.sub.iter_mut().for_each(SubValue::reset);
     }
 }

@@ -1,19 +1,33 @@
-//! Statistics: HdrHistograms per request row, sharded recording, per-interval time series,
-//! cumulative snapshots.
+//! Statistics: HdrHistograms per request row, sharded recording, per-interval time series in
+//! bounded memory, cumulative snapshots, sub-metrics and thresholds.
 //!
 //! VUs record into one of a few [`Collector`] shards (a short, rarely contended lock); the
 //! collector drains the shards into its aggregates when a snapshot is asked for and when it
 //! closes an interval. Samples are never kept one by one.
+//!
+//! # Layout
+//!
+//! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`].
+//! - `metrics`: what one span records (rows, phases, iterations, checks, custom metrics).
+//! - `submetric`: the tagged sub-metrics thresholds filter on, and the [`Scope`] of a sample.
+//! - `thresholds`: evaluating the plan's thresholds on the cumulative figures.
+//! - `series`: the bounded time series.
+//! - `trend`: the HdrHistogram wrapper and its sparse, mergeable copy.
+//! - `snapshot`: the views handed out (snapshots, intervals, threshold verdicts).
 
 mod collector;
 mod metrics;
+mod series;
 mod snapshot;
+mod submetric;
+mod thresholds;
 mod trend;
 
 pub use collector::{Collector, Recorder};
-pub use metrics::{CustomKind, IterationOutcome, RequestSample};
+pub use metrics::{CustomKind, IterationOutcome, PHASE_METRICS, Phases, RequestSample};
 pub use snapshot::{
-    CheckStats, ErrorCount, IntervalStats, IterationError, MetricStats, RequestStats, Snapshot,
-    TrendStats,
+    CheckStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError, LOCUST_QUANTILES,
+    MetricStats, Percentiles, RequestStats, Snapshot, ThresholdResult, TrendStats,
 };
-pub use trend::Trend;
+pub use submetric::Scope;
+pub use trend::{SparseTrend, Trend};

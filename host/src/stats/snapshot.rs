@@ -28,6 +28,70 @@ pub struct TrendStats {
     pub max: f64,
 }
 
+/// The percentiles Locust reports, as quantiles.
+pub const LOCUST_QUANTILES: [f64; 11] = [
+    0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+];
+
+/// Their names, as keys in JSON.
+const LOCUST_KEYS: [&str; 11] = [
+    "p50", "p66", "p75", "p80", "p90", "p95", "p98", "p99", "p99.9", "p99.99", "p100",
+];
+
+/// Locust's 11 percentiles (50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100), exact from the
+/// histogram (three significant digits), not rounded as Locust rounds them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Percentiles(pub [f64; 11]);
+
+impl Serialize for Percentiles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(LOCUST_KEYS.len()))?;
+        for (key, value) in LOCUST_KEYS.iter().zip(self.0) {
+            map.serialize_entry(key, &value)?;
+        }
+        map.end()
+    }
+}
+
+/// The phases of `http_req_duration` and before it, over all requests with a response (k6's
+/// `http_req_*` trends, plus `http_req_dns`), in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct HttpPhaseStats {
+    /// `http_req_blocked`.
+    pub blocked: TrendStats,
+    /// `http_req_dns`.
+    pub dns: TrendStats,
+    /// `http_req_connecting`.
+    pub connecting: TrendStats,
+    /// `http_req_tls_handshaking`.
+    pub tls_handshaking: TrendStats,
+    /// `http_req_sending`.
+    pub sending: TrendStats,
+    /// `http_req_waiting`.
+    pub waiting: TrendStats,
+    /// `http_req_receiving`.
+    pub receiving: TrendStats,
+}
+
+/// A threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThresholdResult {
+    /// The metric or sub-metric (`http_req_duration{name:login}`).
+    pub metric: String,
+    /// The expression (`p(99)<300`).
+    pub expression: String,
+    /// The value the expression was evaluated on; `None` when the metric has no samples.
+    pub value: Option<f64>,
+    /// Whether it holds (a metric without samples holds, as in k6).
+    pub ok: bool,
+    /// Whether its failure stops the run.
+    pub abort_on_fail: bool,
+    /// Why it could not be evaluated, when it could not (a custom metric of another kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// One request row of a snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RequestStats {
@@ -45,6 +109,8 @@ pub struct RequestStats {
     pub current_rps: f64,
     /// `http_req_duration`, ms.
     pub duration: TrendStats,
+    /// `http_req_duration` at Locust's percentiles, ms.
+    pub percentiles: Percentiles,
     /// Bytes written.
     pub bytes_sent: u64,
     /// Bytes read.
@@ -86,6 +152,12 @@ pub struct MetricStats {
     pub count: u64,
     /// Sum, last value, ratio or mean, by kind.
     pub value: f64,
+    /// A gauge's smallest and largest values (`None` for other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// See `min`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
     /// The distribution of a trend.
     pub trend: Option<TrendStats>,
 }
@@ -123,6 +195,12 @@ pub struct Snapshot {
     pub iteration_duration: TrendStats,
     /// All requests.
     pub total: RequestStats,
+    /// The phases of the requests, ms.
+    pub http_phases: HttpPhaseStats,
+    /// `http_req_duration_corrected` (closed models, with latency correction), ms.
+    pub duration_corrected: Option<TrendStats>,
+    /// The plan's thresholds, evaluated on these figures.
+    pub thresholds: Vec<ThresholdResult>,
     /// Rows sorted by name, then method.
     pub requests: Vec<RequestStats>,
     /// Failures, most frequent first.
@@ -138,6 +216,8 @@ pub struct Snapshot {
 /// The figures of one closed stats interval: one point of the run's time series.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IntervalStats {
+    /// Wall-clock end of the interval, in seconds since the Unix epoch.
+    pub timestamp: f64,
     /// Time since the start at the end of the interval.
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
@@ -154,14 +234,22 @@ pub struct IntervalStats {
     pub failures_per_second: f64,
     /// `http_req_duration` over the interval's requests, ms.
     pub duration: TrendStats,
+    /// The same at Locust's percentiles.
+    pub percentiles: Percentiles,
     /// Iterations ended in the interval.
     pub iterations: u64,
+    /// Starts dropped in the interval.
+    pub dropped_iterations: u64,
     /// VUs active at the end.
     pub vus: u32,
     /// Requests completed since the start.
     pub total_requests: u64,
     /// Failures since the start.
     pub total_failures: u64,
+    /// `http_req_duration` since the start, ms.
+    pub total_duration: TrendStats,
+    /// Bytes received since the start.
+    pub total_bytes_received: u64,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

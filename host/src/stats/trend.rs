@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::snapshot::TrendStats;
+use super::snapshot::{Percentiles, TrendStats};
 
 /// Values are kept in thousandths (microseconds for durations in milliseconds) with three
 /// significant digits; the histogram grows to fit the largest value seen.
@@ -42,6 +42,21 @@ impl Trend {
         self.record(duration.as_micros() as u64);
     }
 
+    /// Records `thousandths`, corrected for coordinated omission (HdrHistogram's
+    /// expected-interval correction): a value longer than `interval` also records the values
+    /// the samples that would have been taken meanwhile would have had (`value - interval`,
+    /// `value - 2·interval`, ... down to `interval`). The interval is raised so that one
+    /// value adds at most 10 000 samples.
+    pub fn record_corrected(&mut self, thousandths: u64, interval: u64) {
+        let interval = interval.max(thousandths / 10_000).max(1);
+        let _ = self.histogram.record_correct(thousandths, interval);
+        // The same values the histogram added, summed in closed form.
+        let extra = (thousandths / interval).saturating_sub(1);
+        let sum = u128::from(extra) * u128::from(thousandths)
+            - u128::from(interval) * u128::from(extra) * u128::from(extra + 1) / 2;
+        self.sum += u128::from(thousandths) + sum;
+    }
+
     /// Number of values.
     pub fn count(&self) -> u64 {
         self.histogram.len()
@@ -64,10 +79,23 @@ impl Trend {
 
     /// The value at `quantile` (0..=1), in the output unit.
     pub fn quantile(&self, quantile: f64) -> f64 {
-        if self.count() == 0 {
-            return 0.0;
+        self.quantiles([quantile])[0]
+    }
+
+    /// The values at `quantiles` (ascending, 0..=1) in one pass, in the output unit.
+    pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
+        let mut out = [0.0; N];
+        if self.count() > 0 {
+            let (min, max) = (self.histogram.min(), self.histogram.max());
+            for (slot, value) in out
+                .iter_mut()
+                .zip(self.histogram.value_at_quantiles(quantiles))
+            {
+                // A bucket's highest value can pass the largest sample: keep within them.
+                *slot = value.clamp(min, max) as f64 / 1000.0;
+            }
         }
-        self.histogram.value_at_quantile(quantile) as f64 / 1000.0
+        out
     }
 
     /// The summary statistics, in the output unit.
@@ -76,16 +104,171 @@ impl Trend {
         if count == 0 {
             return TrendStats::default();
         }
+        let [p50, p90, p95, p99] = self.quantiles([0.50, 0.90, 0.95, 0.99]);
         TrendStats {
             count,
             min: self.histogram.min() as f64 / 1000.0,
-            mean: self.sum as f64 / count as f64 / 1000.0,
-            p50: self.quantile(0.50),
-            p90: self.quantile(0.90),
-            p95: self.quantile(0.95),
-            p99: self.quantile(0.99),
+            mean: self.mean(),
+            p50,
+            p90,
+            p95,
+            p99,
             max: self.histogram.max() as f64 / 1000.0,
         }
+    }
+
+    /// The exact mean, in the output unit (0 when empty).
+    pub fn mean(&self) -> f64 {
+        match self.count() {
+            0 => 0.0,
+            count => self.sum as f64 / count as f64 / 1000.0,
+        }
+    }
+
+    /// Smallest value, in the output unit.
+    pub fn min(&self) -> f64 {
+        self.histogram.min() as f64 / 1000.0
+    }
+
+    /// Largest value, in the output unit.
+    pub fn max(&self) -> f64 {
+        self.histogram.max() as f64 / 1000.0
+    }
+
+    /// The 11 percentiles Locust reports, in the output unit.
+    pub fn locust_percentiles(&self) -> Percentiles {
+        Percentiles(self.quantiles(super::snapshot::LOCUST_QUANTILES))
+    }
+
+    /// A compact copy: the recorded buckets only.
+    pub fn sparse(&self) -> SparseTrend {
+        SparseTrend {
+            buckets: self
+                .histogram
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+            count: self.count(),
+            sum: self.sum,
+            min: if self.count() == 0 {
+                0
+            } else {
+                self.histogram.min()
+            },
+            max: self.histogram.max(),
+        }
+    }
+}
+
+/// A trend reduced to its recorded buckets (each bucket's highest value and its count):
+/// what the time series keeps per interval. Merging two is exact, as merging histograms is;
+/// its size grows with the distinct buckets, never with the samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseTrend {
+    buckets: Vec<(u64, u64)>,
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl SparseTrend {
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &SparseTrend) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.buckets.len().max(other.buckets.len()));
+        let (mut a, mut b) = (
+            self.buckets.iter().peekable(),
+            other.buckets.iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&(va, ca)), Some(&&(vb, cb))) if va == vb => {
+                    a.next();
+                    b.next();
+                    (va, ca + cb)
+                }
+                (Some(&&x), Some(&&y)) if x.0 < y.0 => {
+                    a.next();
+                    x
+                }
+                (_, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.buckets = merged;
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Buckets kept.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no value was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The values at `quantiles` (ascending, 0..=1), in the output unit, as the histogram
+    /// would give them.
+    pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
+        let mut out = [0.0; N];
+        if self.count == 0 {
+            return out;
+        }
+        let mut buckets = self.buckets.iter();
+        let (mut seen, mut value) = (0u64, 0u64);
+        for (slot, quantile) in out.iter_mut().zip(quantiles) {
+            let target = ((quantile.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+            while seen < target {
+                let Some(&(v, c)) = buckets.next() else { break };
+                seen += c;
+                value = v;
+            }
+            *slot = value.min(self.max).max(self.min) as f64 / 1000.0;
+        }
+        out
+    }
+
+    /// The summary statistics, in the output unit.
+    pub fn stats(&self) -> TrendStats {
+        if self.count == 0 {
+            return TrendStats::default();
+        }
+        let [p50, p90, p95, p99] = self.quantiles([0.50, 0.90, 0.95, 0.99]);
+        TrendStats {
+            count: self.count,
+            min: self.min as f64 / 1000.0,
+            mean: self.sum as f64 / self.count as f64 / 1000.0,
+            p50,
+            p90,
+            p95,
+            p99,
+            max: self.max as f64 / 1000.0,
+        }
+    }
+
+    /// The 11 percentiles Locust reports, in the output unit.
+    pub fn locust_percentiles(&self) -> Percentiles {
+        Percentiles(self.quantiles(super::snapshot::LOCUST_QUANTILES))
     }
 }
 
@@ -110,6 +293,41 @@ mod tests {
         assert!((stats.p99 - 9.9).abs() <= 0.01, "p99 {}", stats.p99);
         assert_eq!(stats.min, 0.001);
         assert!((stats.max - 10.0).abs() <= 0.01);
+    }
+
+    #[test]
+    fn corrected_recording_fills_in_the_missed_samples() {
+        let mut trend = Trend::new();
+        // One 1000-unit value at an expected interval of 100: 1000, 900, ..., 100.
+        trend.record_corrected(1000, 100);
+        assert_eq!(trend.count(), 10);
+        assert!((trend.mean() - 0.55).abs() < 1e-12, "{}", trend.mean());
+        trend.record_corrected(50, 100);
+        assert_eq!(
+            trend.count(),
+            11,
+            "a value under the interval is recorded alone"
+        );
+    }
+
+    #[test]
+    fn a_sparse_copy_merges_and_answers_like_the_histogram() {
+        let (mut a, mut b, mut all) = (Trend::new(), Trend::new(), Trend::new());
+        for v in 1..5000u64 {
+            let value = v * 37 % 100_003;
+            if v % 2 == 0 {
+                a.record(value)
+            } else {
+                b.record(value)
+            }
+            all.record(value);
+        }
+        let mut sparse = a.sparse();
+        sparse.merge(&b.sparse());
+        assert_eq!(sparse.stats(), all.stats());
+        assert_eq!(sparse.locust_percentiles(), all.locust_percentiles());
+        assert!(sparse.len() < 5000);
+        assert!(SparseTrend::default().is_empty());
     }
 
     #[test]

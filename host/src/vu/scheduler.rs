@@ -1,15 +1,16 @@
-//! Runs one scenario of the plan: starts its VUs, ends its executor, cuts what overstays.
+//! Runs one scenario of the plan: waits for its `startTime`, runs its executor (closed or
+//! open model), ends it on time, cuts what overstays the graceful stop.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tokio::sync::{oneshot, watch};
 
-use super::executor::Gate;
-use super::life::vu_life;
+use super::arrival::{self, IdlePool};
+use super::clock::Clock;
+use super::closed;
+use super::gate::Gate;
 use super::tasks::TaskPicker;
 use crate::config::ScenarioPlan;
 use crate::engine::{RunContext, Scenario};
@@ -31,23 +32,31 @@ pub struct ScenarioRun {
     pub plan: ScenarioPlan,
     /// The compiled component.
     pub scenario: Scenario,
-    /// The run's shared context.
+    /// The scenario's context: the run's, with this scenario's parameters and tags.
     pub context: RunContext,
     /// How iterations pick their task.
     pub tasks: TaskPicker,
     /// Numbers VUs across all scenarios of the run, from 1.
     pub next_vu: Arc<AtomicU32>,
+    /// The run's test clock.
+    pub clock: Clock,
+    /// Closed models: how many VUs should run now (set by ramps and live control).
+    pub target: Arc<watch::Sender<u32>>,
     pub(crate) gate: Gate,
+    pub(crate) idle: IdlePool,
 }
 
 impl ScenarioRun {
-    /// Prepares a scenario of the plan, with the picker made for its tasks and `exec`.
+    /// Prepares a scenario of the plan. `target` is the scenario's VU target, shared with
+    /// whoever controls the run live.
     pub fn new(
         plan: ScenarioPlan,
         scenario: Scenario,
         context: RunContext,
         tasks: TaskPicker,
         next_vu: Arc<AtomicU32>,
+        clock: Clock,
+        target: Arc<watch::Sender<u32>>,
     ) -> Self {
         let gate = Gate::of(&plan.executor);
         Self {
@@ -56,43 +65,68 @@ impl ScenarioRun {
             context,
             tasks,
             next_vu,
+            clock,
+            target,
             gate,
+            idle: IdlePool::default(),
         }
+    }
+
+    /// Time a VU above the VU target gets to finish its iteration before it is cut.
+    pub(crate) fn ramp_down_grace(&self) -> Duration {
+        match self.plan.executor.graceful_ramp_down() {
+            Duration::ZERO => self.plan.graceful_stop,
+            grace => grace,
+        }
+    }
+
+    pub(crate) fn new_vu_id(&self) -> u32 {
+        self.next_vu.fetch_add(1, Ordering::Relaxed)
     }
 }
 
 /// Runs `run` to its end. `stop` turning true stops it early, gracefully.
-pub async fn run_scenario(run: Arc<ScenarioRun>, mut stop: watch::Receiver<bool>) {
-    let started = Instant::now();
-    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let end = started + run.plan.executor.max_duration();
-    let graceful = run.plan.graceful_stop;
-    // The phase only moves forward: the last value (Cut) stays readable after the timer ends.
-    let timer = tokio::spawn(async move {
-        tokio::select! {
-            () = tokio::time::sleep_until(end) => {}
-            _ = stop.wait_for(|stopped| *stopped) => {}
-        }
-        phase_tx.send_replace(Phase::Stopping);
-        tokio::time::sleep(graceful).await;
-        phase_tx.send_replace(Phase::Cut);
-    });
-
-    let mut vus = JoinSet::new();
-    let mut spawn_phase = phase_rx.clone();
-    for index in 0..run.plan.executor.vus() {
-        if let Some(rate) = run.plan.spawn_rate {
-            let at = started + Duration::from_secs_f64(f64::from(index) / rate);
-            tokio::select! {
-                () = tokio::time::sleep_until(at) => {}
-                _ = spawn_phase.wait_for(|p| *p != Phase::Running) => break,
-            }
-        }
-        let id = run
-            .next_vu
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        vus.spawn(vu_life(run.clone(), id, phase_rx.clone()));
+pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
+    let mut stopped = stop.clone();
+    tokio::select! {
+        () = run.clock.sleep_until(run.plan.start_time) => {}
+        _ = stopped.wait_for(|stopped| *stopped) => return,
     }
-    while vus.join_next().await.is_some() {}
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    // The executor says when its time starts (an open model first readies its VUs).
+    let (begin_tx, begin_rx) = oneshot::channel::<Duration>();
+    let expired = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let (clock, length) = (run.clock.clone(), run.plan.executor.duration());
+        let (graceful, expired) = (run.plan.graceful_stop, expired.clone());
+        let mut stop = stop;
+        // The phase only moves forward: the last value (Cut) stays readable after the timer.
+        tokio::spawn(async move {
+            let time_up = async {
+                if let Ok(began) = begin_rx.await {
+                    clock.sleep_until(began + length).await;
+                    expired.store(true, Ordering::Relaxed);
+                }
+            };
+            tokio::select! {
+                () = time_up => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+            phase_tx.send_replace(Phase::Stopping);
+            tokio::time::sleep(graceful).await;
+            phase_tx.send_replace(Phase::Cut);
+        })
+    };
+    if run.plan.executor.is_arrival_rate() {
+        arrival::run(run.clone(), phase_rx, begin_tx).await;
+    } else {
+        closed::run(run.clone(), phase_rx, begin_tx).await;
+    }
     timer.abort();
+    if expired.load(Ordering::Relaxed) {
+        let unstarted = run.gate.unstarted(run.plan.executor.planned_iterations());
+        if unstarted > 0 {
+            run.context.recorder(0).dropped_iterations(unstarted);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `loadwright:scenario/http`: requests from the guest, sent natively and recorded.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use url::Url;
@@ -8,25 +8,30 @@ use url::Url;
 use crate::engine::bindings::http::{self as wit, Host};
 use crate::engine::state::HttpHost;
 use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
-use crate::stats::RequestSample;
+use crate::stats::{Phases, RequestSample};
+
+use super::metrics::tag_pairs;
 
 /// What the stats need to know of a request besides its outcome.
 struct Label {
     method: http::Method,
     name: String,
+    tags: Vec<(String, String)>,
 }
 
 impl HttpHost {
     /// Turns the guest's request into the client's, resolving the URL against the base URL.
     fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
         let method = parse_method(&request.method);
+        let tags = tag_pairs(request.tags);
         // Built only for a refused request: the row it is counted under.
         let invalid = |message: String| {
             let name = request.name.clone().unwrap_or_else(|| request.url.clone());
             let method = method.clone().unwrap_or(http::Method::GET);
+            let tags = tags.clone();
             (
                 HttpError::new(ErrorKind::InvalidRequest, message),
-                Label { method, name },
+                Label { method, name, tags },
             )
         };
         // `join` also takes absolute URLs, so one call covers both kinds.
@@ -66,7 +71,7 @@ impl HttpHost {
             discard_body: request.discard_body,
         };
         let method = prepared.method.clone();
-        Ok((prepared, Label { method, name }))
+        Ok((prepared, Label { method, name, tags }))
     }
 
     /// The path without query for URLs on the base URL's origin; the full URL without query
@@ -88,7 +93,14 @@ impl HttpHost {
         }
     }
 
-    fn record(&self, label: &Label, result: &Result<Response, HttpError>) {
+    /// Records a request's outcome. `expected_interval` is the VU's usual pace when latency
+    /// correction is on.
+    fn record(
+        &self,
+        label: &Label,
+        result: &Result<Response, HttpError>,
+        expected_interval: Option<Duration>,
+    ) {
         // Only a failure needs a kind; formatting `status-NNN` for every success would cost
         // an allocation per request.
         let status_kind = match result {
@@ -96,24 +108,49 @@ impl HttpHost {
             _ => None,
         };
         let sample = match result {
-            Ok(response) => RequestSample {
-                method: label.method.as_str(),
-                name: &label.name,
-                duration: response.timings.duration(),
-                failure: status_kind.as_deref(),
-                bytes_sent: response.bytes_sent,
-                bytes_received: response.bytes_received,
-            },
+            Ok(response) => {
+                let t = &response.timings;
+                RequestSample {
+                    method: label.method.as_str(),
+                    name: &label.name,
+                    status: response.status,
+                    duration: t.duration() + self.start_lag,
+                    phases: Some(Phases {
+                        blocked: t.blocked,
+                        dns: t.dns,
+                        connecting: t.connecting,
+                        tls_handshaking: t.tls_handshaking,
+                        sending: t.sending,
+                        waiting: t.waiting,
+                        receiving: t.receiving,
+                    }),
+                    failure: status_kind.as_deref(),
+                    bytes_sent: response.bytes_sent,
+                    bytes_received: response.bytes_received,
+                    tags: &label.tags,
+                    expected_interval,
+                }
+            }
             Err(err) => RequestSample {
                 method: label.method.as_str(),
                 name: &label.name,
+                status: 0,
                 duration: Duration::ZERO,
+                phases: None,
                 failure: Some(err.kind.as_str()),
                 bytes_sent: 0,
                 bytes_received: 0,
+                tags: &label.tags,
+                expected_interval: None,
             },
         };
         self.recorder.request(&sample);
+    }
+
+    /// The expected interval for requests starting now, with latency correction on.
+    fn pace(&mut self) -> Option<Duration> {
+        let pacing = self.pacing.as_mut()?;
+        pacing.observe(Instant::now())
     }
 }
 
@@ -182,13 +219,14 @@ impl Host for HttpHost {
     async fn send(&mut self, request: wit::Request) -> Result<wit::Response, wit::HttpError> {
         let result = match self.prepare(request) {
             Ok((request, label)) => {
+                let expected = self.pace();
                 let result = self.client.send(&mut self.session, request).await;
-                self.record(&label, &result);
+                self.record(&label, &result, expected);
                 result
             }
             Err((err, label)) => {
                 let result = Err(err);
-                self.record(&label, &result);
+                self.record(&label, &result, None);
                 result
             }
         };
@@ -216,6 +254,7 @@ impl Host for HttpHost {
                 }
             }
         }
+        let expected = self.pace();
         let mut sent = self
             .client
             .batch(&mut self.session, ready)
@@ -228,7 +267,7 @@ impl Host for HttpHost {
                 let result = result.or_else(|| sent.next()).unwrap_or_else(|| {
                     Err(HttpError::new(ErrorKind::Other, "request lost in batch"))
                 });
-                self.record(label, &result);
+                self.record(label, &result, expected);
                 to_wit(result)
             })
             .collect()

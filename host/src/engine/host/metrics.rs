@@ -6,12 +6,18 @@ use crate::engine::state::MetricsHost;
 use crate::runlog::{Level, Source};
 use crate::stats::CustomKind;
 
+/// The WIT tags as the stats take them (moved, not copied; no allocation when empty).
+pub(crate) fn tag_pairs(tags: Vec<Tag>) -> Vec<(String, String)> {
+    tags.into_iter().map(|t| (t.key, t.value)).collect()
+}
+
 impl MetricsHost {
-    fn record(&mut self, name: &str, kind: CustomKind, value: f64) {
+    fn record(&mut self, name: &str, kind: CustomKind, value: f64, tags: Vec<Tag>) {
         if !value.is_finite() {
             return;
         }
-        if !self.recorder.custom(name, kind, value) && !self.conflicts.iter().any(|n| n == name) {
+        let recorded = self.recorder.custom(name, kind, value, &tag_pairs(tags));
+        if !recorded && !self.conflicts.iter().any(|n| n == name) {
             self.conflicts.push(name.to_owned());
             self.log.write(
                 self.vu,
@@ -24,28 +30,28 @@ impl MetricsHost {
 }
 
 impl Host for MetricsHost {
-    async fn counter_add(&mut self, name: String, value: f64, _tags: Vec<Tag>) {
+    async fn counter_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
         if value >= 0.0 {
-            self.record(&name, CustomKind::Counter, value);
+            self.record(&name, CustomKind::Counter, value, tags);
         }
     }
 
-    async fn gauge_set(&mut self, name: String, value: f64, _tags: Vec<Tag>) {
-        self.record(&name, CustomKind::Gauge, value);
+    async fn gauge_set(&mut self, name: String, value: f64, tags: Vec<Tag>) {
+        self.record(&name, CustomKind::Gauge, value, tags);
     }
 
-    async fn rate_add(&mut self, name: String, sample: bool, _tags: Vec<Tag>) {
-        self.record(&name, CustomKind::Rate, f64::from(u8::from(sample)));
+    async fn rate_add(&mut self, name: String, sample: bool, tags: Vec<Tag>) {
+        self.record(&name, CustomKind::Rate, f64::from(u8::from(sample)), tags);
     }
 
-    async fn trend_add(&mut self, name: String, value: f64, _tags: Vec<Tag>) {
+    async fn trend_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
         if value >= 0.0 {
-            self.record(&name, CustomKind::Trend, value);
+            self.record(&name, CustomKind::Trend, value, tags);
         }
     }
 
-    async fn check(&mut self, name: String, ok: bool, _tags: Vec<Tag>) -> bool {
-        self.recorder.check(&name, ok);
+    async fn check(&mut self, name: String, ok: bool, tags: Vec<Tag>) -> bool {
+        self.recorder.check(&name, ok, &tag_pairs(tags));
         ok
     }
 }

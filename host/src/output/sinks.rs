@@ -1,0 +1,130 @@
+//! `--out KIND=TARGET`: where a run's results go besides the terminal. Files are created
+//! when the run starts, so a bad path fails before any load is generated.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::csv::CsvFiles;
+use super::json::Summary;
+use crate::run::Report;
+use crate::stats::IntervalStats;
+
+/// One `--out` flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputSpec {
+    /// `json=FILE`: the end-of-test summary.
+    Json(PathBuf),
+    /// `csv=PREFIX`: Locust's CSV files.
+    Csv(PathBuf),
+    /// `ndjson=FILE`: one JSON line per stats interval, as they close.
+    Ndjson(PathBuf),
+}
+
+impl OutputSpec {
+    /// Reads `json=FILE`, `csv=PREFIX` or `ndjson=FILE`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let usage = || {
+            format!(
+                "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files) \
+                 or ndjson=FILE (one line per stats interval)"
+            )
+        };
+        let (kind, target) = text.split_once('=').ok_or_else(usage)?;
+        if target.is_empty() {
+            return Err(usage());
+        }
+        let target = PathBuf::from(target);
+        match kind {
+            "json" => Ok(Self::Json(target)),
+            "csv" => Ok(Self::Csv(target)),
+            "ndjson" => Ok(Self::Ndjson(target)),
+            _ => Err(usage()),
+        }
+    }
+}
+
+/// The open outputs of one run.
+#[derive(Default)]
+pub struct Outputs {
+    json: Vec<PathBuf>,
+    csv: Vec<CsvFiles>,
+    ndjson: Vec<(PathBuf, BufWriter<File>)>,
+}
+
+impl Outputs {
+    /// Opens every output (creating files, so a bad path fails now).
+    pub fn open(specs: &[OutputSpec]) -> anyhow::Result<Self> {
+        let mut outputs = Self::default();
+        for spec in specs {
+            match spec {
+                OutputSpec::Json(path) => {
+                    File::create(path).with_context(|| format!("cannot create {path:?}"))?;
+                    outputs.json.push(path.clone());
+                }
+                OutputSpec::Csv(prefix) => outputs.csv.push(CsvFiles::create(prefix)?),
+                OutputSpec::Ndjson(path) => {
+                    let file =
+                        File::create(path).with_context(|| format!("cannot create {path:?}"))?;
+                    outputs.ndjson.push((path.clone(), BufWriter::new(file)));
+                }
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// Writes a closed interval to the streaming outputs.
+    pub fn interval(&mut self, interval: &IntervalStats) -> anyhow::Result<()> {
+        for csv in &mut self.csv {
+            csv.interval(interval)?;
+        }
+        for (path, out) in &mut self.ndjson {
+            serde_json::to_writer(&mut *out, interval)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| {
+                    out.write_all(b"\n")?;
+                    Ok(out.flush()?)
+                })
+                .with_context(|| format!("cannot write {path:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the end-of-test outputs; returns every file written.
+    pub fn finish(self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for path in self.json {
+            let text = serde_json::to_string_pretty(&Summary::of(report))?;
+            std::fs::write(&path, text + "\n").with_context(|| format!("cannot write {path:?}"))?;
+            written.push(path);
+        }
+        for csv in self.csv {
+            written.extend(csv.finish(report)?);
+        }
+        for (path, mut out) in self.ndjson {
+            out.flush()
+                .with_context(|| format!("cannot write {path:?}"))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_flags_name_kind_and_target() {
+        assert_eq!(
+            OutputSpec::parse("csv=results/run"),
+            Ok(OutputSpec::Csv("results/run".into()))
+        );
+        let err = OutputSpec::parse("xml=a").unwrap_err();
+        assert!(err.contains("json=FILE"), "{err}");
+        assert!(OutputSpec::parse("json=").is_err());
+        assert!(OutputSpec::parse("json").is_err());
+    }
+}
