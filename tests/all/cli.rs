@@ -119,3 +119,239 @@ fn an_aborted_run_exits_with_98() {
     assert_eq!(out.status.code(), Some(98), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("refused by the probe"));
 }
+
+/// Locust's header lines, copied from Locust's `stats.py` (not from our code).
+const LOCUST_STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,\
+Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,\
+Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
+const LOCUST_HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,\
+50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,\
+Total Median Response Time,Total Average Response Time,Total Min Response Time,\
+Total Max Response Time,Total Average Content Size";
+const LOCUST_FAILURES_HEADER: &str = "Method,Name,Error,Occurrences";
+const LOCUST_EXCEPTIONS_HEADER: &str = "Count,Message,Traceback,Nodes";
+
+#[test]
+fn a_failed_threshold_exits_with_99_and_passing_ones_with_0() {
+    let base = [
+        "run",
+        guests::HELLO,
+        "--target-demo",
+        "--iterations",
+        "20",
+        "-q",
+    ];
+    let passing = [
+        &base[..],
+        &[
+            "-t",
+            "http_reqs: count==20",
+            "-t",
+            "checks{check:status is 200}: rate==1",
+        ],
+    ]
+    .concat();
+    let out = host_run(&passing);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("✓ http_reqs"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let failing = [&base[..], &["-t", "http_req_duration: p(95)<0.001"]].concat();
+    let out = host_run(&failing);
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("✗ http_req_duration"));
+    assert!(text(&out.stderr).contains("1 threshold(s) failed"));
+
+    let out = host_run(&[&base[..], &["-t", "http_req_duration: rate<1"]].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed threshold is a usage error"
+    );
+    assert!(text(&out.stderr).contains("use avg, min, med, max, p(N)"));
+}
+
+#[test]
+fn csv_files_carry_locusts_columns_and_line_endings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = dir.path().join("run");
+    let out = host_run(&[
+        "run",
+        guests::SHOP,
+        "--target-demo",
+        "--vus",
+        "2",
+        "--duration",
+        "2s",
+        "--stats-interval",
+        "500ms",
+        "-q",
+        "--out",
+        &format!("csv={}", prefix.display()),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let read = |suffix: &str| {
+        let path = format!("{}_{suffix}.csv", prefix.display());
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    for (file, header) in [
+        ("stats", LOCUST_STATS_HEADER),
+        ("stats_history", LOCUST_HISTORY_HEADER),
+        ("failures", LOCUST_FAILURES_HEADER),
+        ("exceptions", LOCUST_EXCEPTIONS_HEADER),
+    ] {
+        let content = read(file);
+        assert!(
+            content.starts_with(&format!("{header}\r\n")),
+            "{file}: {content}"
+        );
+        assert!(
+            content.split("\r\n").all(|line| !line.contains('\n')),
+            "{file}: CRLF line ends"
+        );
+    }
+    let stats = read("stats");
+    let rows: Vec<Vec<&str>> = stats
+        .trim_end()
+        .split("\r\n")
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let columns = LOCUST_STATS_HEADER.split(',').count();
+    assert!(rows.iter().all(|r| r.len() == columns), "{stats}");
+    let total = rows.last().expect("an Aggregated row");
+    assert_eq!((total[0], total[1]), ("", "Aggregated"));
+    let count: u64 = total[2].parse().expect("Request Count");
+    let by_rows: u64 = rows[..rows.len() - 1]
+        .iter()
+        .map(|r| r[2].parse::<u64>().expect("count"))
+        .sum();
+    assert_eq!(count, by_rows, "the Aggregated row adds up the others");
+    let history = read("stats_history");
+    let lines: Vec<&str> = history.trim_end().split("\r\n").skip(1).collect();
+    assert!(lines.len() >= 3, "one row per 500 ms interval: {history}");
+    let last_total: u64 = lines
+        .last()
+        .and_then(|l| l.split(',').nth(17))
+        .and_then(|c| c.parse().ok())
+        .expect("Total Request Count");
+    assert_eq!(last_total, count, "the history ends at the final count");
+}
+
+#[test]
+fn the_json_summary_validates_against_its_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let summary = dir.path().join("summary.json");
+    let intervals = dir.path().join("intervals.ndjson");
+    let out = host_run(&[
+        "run",
+        guests::SHOP,
+        "--target-demo",
+        "--rate",
+        "40",
+        "--duration",
+        "2s",
+        "--vus",
+        "4",
+        "--stats-interval",
+        "500ms",
+        "-t",
+        "http_req_duration{name:/items}: p(99)<5000",
+        "-q",
+        "--out",
+        &format!("json={}", summary.display()),
+        "--out",
+        &format!("ndjson={}", intervals.display()),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary")).expect("JSON");
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/summary.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema"))
+            .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema is strict enough to catch a drift.
+    let mut broken = document.clone();
+    broken["metrics"]["http_reqs"]["values"]
+        .as_object_mut()
+        .expect("values")
+        .remove("count");
+    assert!(!validator.is_valid(&broken));
+
+    assert_eq!(document["status"]["state"], "completed");
+    assert_eq!(
+        document["plan"]["scenarios"]["default"]["executor"],
+        "constant-arrival-rate"
+    );
+    assert_eq!(document["metrics"]["iterations"]["values"]["count"], 80.0);
+    assert_eq!(document["thresholds"][0]["ok"], true);
+
+    // One NDJSON line per interval, adding up to the total.
+    let lines = std::fs::read_to_string(&intervals).expect("ndjson");
+    let intervals: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(intervals.len() >= 4, "{lines}");
+    let requests: u64 = intervals
+        .iter()
+        .map(|i| i["requests"].as_u64().expect("requests"))
+        .sum();
+    assert_eq!(
+        Some(requests),
+        document["metrics"]["http_reqs"]["values"]["count"]
+            .as_f64()
+            .map(|c| c as u64)
+    );
+}
+
+#[test]
+fn a_plan_file_is_laid_over_the_defaults_and_printed_resolved() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        r#"
+[scenarios.browse]
+executor = "ramping-vus"
+stages = [{ duration = "10s", target = 5 }, { duration = "5s", target = 0 }]
+
+[thresholds]
+"http_req_duration{name:/items}" = ["p(95)<300"]
+"#,
+    )
+    .expect("write plan");
+    let out = host_run(&[
+        "run",
+        guests::SHOP,
+        "--plan",
+        plan.to_str().expect("utf-8"),
+        "--print-plan",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: serde_json::Value =
+        serde_json::from_str(&text(&out.stdout)).expect("the plan as JSON");
+    assert_eq!(printed["scenarios"]["browse"]["executor"], "ramping-vus");
+    assert_eq!(printed["scenarios"]["browse"]["startVUs"], 1);
+    assert_eq!(
+        printed["thresholds"]["http_req_duration{name:/items}"][0],
+        "p(95)<300"
+    );
+    assert!(
+        printed["scenarios"].get("default").is_none(),
+        "the file's scenarios replace the scenario's own"
+    );
+
+    let out = host_run(&["run", guests::SHOP, "--scenario", "nope", "--print-plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("the plan has no named scenarios"));
+}

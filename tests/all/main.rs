@@ -3,11 +3,15 @@
 
 mod cli;
 mod contract;
+mod control;
 mod counts;
+mod executors;
 mod faults;
 mod hooks;
 mod loading;
+mod open_model;
 mod stop;
+mod thresholds;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +38,9 @@ pub async fn load(engine: &Engine, path: &str) -> Scenario {
         .unwrap_or_else(|err| panic!("load {path}: {err}"))
 }
 
-/// Starts `guest` with the plan document `plan`, against `base`, with `params`.
+/// Starts `guest` with the plan document `plan`, against `base`, with `params`, on an
+/// engine sized for the plan.
 pub async fn start(guest: &str, plan: &str, base: &str, params: &[(&str, &str)]) -> RunHandle {
-    let engine = engine();
-    let scenario = load(&engine, guest).await;
     let overrides = Overrides {
         base_url: Some(base.parse().expect("base URL")),
         params: params
@@ -50,6 +53,12 @@ pub async fn start(guest: &str, plan: &str, base: &str, params: &[(&str, &str)])
     let plan = PlanDocument::from_json(plan)
         .and_then(|d| d.resolve(overrides))
         .expect("plan");
+    let engine = Engine::new(EngineOptions {
+        max_instances: Run::instances_needed(&plan).max(64),
+        ..Default::default()
+    })
+    .expect("engine");
+    let scenario = load(&engine, guest).await;
     Run::start(&engine, scenario, plan).expect("start")
 }
 

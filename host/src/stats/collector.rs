@@ -488,6 +488,54 @@ mod tests {
         );
     }
 
+    /// Feeds `intervals` one-second intervals of `per_interval` requests with latencies
+    /// from `low` to `high` ms; returns the series' footprint after each of `marks`.
+    fn footprints(
+        intervals: u64,
+        per_interval: u64,
+        (low, high): (u64, u64),
+        marks: &[u64],
+    ) -> Vec<(usize, usize)> {
+        let collector = Collector::new();
+        let recorder = collector.recorder(1, scope("s"));
+        let names = ["/a", "/b", "/c", "/d"];
+        let mut footprints = Vec::new();
+        for interval in 0..intervals {
+            for i in 0..per_interval {
+                let ms = low + (interval * 7919 + i * 104_729) % (high - low);
+                recorder.request(&sample(names[(i % 4) as usize], ms, None));
+            }
+            collector.close_interval();
+            if marks.contains(&(interval + 1)) {
+                footprints.push(collector.series_footprint());
+            }
+        }
+        let requests: u64 = collector.series().iter().map(|p| p.requests).sum();
+        assert_eq!(
+            requests,
+            intervals * per_interval,
+            "merging keeps every request"
+        );
+        footprints
+    }
+
+    #[test]
+    fn memory_stays_flat_over_a_30_minute_run() {
+        // Latencies spread over 5 to 50 ms, 200 requests a second: after the series reached
+        // its 512 points, 30 more minutes change nothing.
+        let narrow = footprints(3600, 200, (5, 50), &[1800, 3600]);
+        assert_eq!(narrow[0].0, narrow[1].0, "{narrow:?}");
+        assert!(narrow[1].0 <= 512, "{narrow:?}");
+        assert!(narrow[1].1 <= narrow[0].1 * 21 / 20, "{narrow:?}");
+        // Ten times the requests: no more memory than the buckets of the range hold.
+        let busy = footprints(1000, 2000, (5, 50), &[1000]);
+        let bound = 512 * 4 * 128; // 5 to 50 ms spans 4 powers of two (in µs)
+        assert!(busy[0].1 <= bound, "{busy:?}");
+        // Latencies over 1 ms to 2 s fill more buckets, still bounded: 12 powers of two.
+        let wide = footprints(3600, 200, (1, 2000), &[3600]);
+        assert!(wide[0].1 <= 512 * 12 * 128, "{wide:?}");
+    }
+
     #[test]
     fn thresholds_evaluate_metrics_and_tagged_sub_metrics() {
         let thresholds = [

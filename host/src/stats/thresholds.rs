@@ -5,7 +5,7 @@ use super::metrics::{CustomKind, Metrics, PHASE_METRICS};
 use super::snapshot::ThresholdResult;
 use super::submetric::{SubMetrics, SubValue};
 use super::trend::Trend;
-use crate::config::{Aggregation, MetricKind, Threshold};
+use crate::config::{Aggregation, MetricKind, Threshold, builtin_kind};
 
 /// A metric's aggregate, whatever its kind.
 enum Value<'a> {
@@ -39,6 +39,12 @@ impl Context<'_> {
                 Some(&SubValue::Rate { trues, total }) => Value::Rate { trues, total },
                 Some(&SubValue::Counter(sum)) => Value::Counter(sum),
                 Some(&SubValue::Gauge(value)) => Value::Gauge(value),
+                // A built-in counter without samples counts 0, so `count>0` can fail.
+                Some(SubValue::Empty) | None
+                    if builtin_kind(&selector.metric) == Some(MetricKind::Counter) =>
+                {
+                    Value::Counter(0.0)
+                }
                 Some(SubValue::Empty) | None => Value::Missing,
             };
         }

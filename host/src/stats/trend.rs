@@ -140,14 +140,19 @@ impl Trend {
         Percentiles(self.quantiles(super::snapshot::LOCUST_QUANTILES))
     }
 
-    /// A compact copy: the recorded buckets only.
+    /// A compact copy at two significant digits: what the time series keeps.
     pub fn sparse(&self) -> SparseTrend {
+        let mut buckets: Vec<(u16, u32)> = Vec::new();
+        for v in self.histogram.iter_recorded() {
+            let index = coarse_index(v.value_iterated_to());
+            let count = u32::try_from(v.count_at_value()).unwrap_or(u32::MAX);
+            match buckets.last_mut() {
+                Some((last, n)) if *last == index => *n = n.saturating_add(count),
+                _ => buckets.push((index, count)),
+            }
+        }
         SparseTrend {
-            buckets: self
-                .histogram
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect(),
+            buckets,
             count: self.count(),
             sum: self.sum,
             min: if self.count() == 0 {
@@ -160,12 +165,40 @@ impl Trend {
     }
 }
 
-/// A trend reduced to its recorded buckets (each bucket's highest value and its count):
-/// what the time series keeps per interval. Merging two is exact, as merging histograms is;
-/// its size grows with the distinct buckets, never with the samples.
+/// Sub-buckets per power of two in a [`SparseTrend`]: values are kept within 1/128 (0.8 %).
+const COARSE_SUB_BUCKETS: u64 = 128;
+
+/// The bucket of `value` at two significant digits (log-linear: 128 per power of two; values
+/// under 128 exactly). Fits in 16 bits for every `u64`.
+fn coarse_index(value: u64) -> u16 {
+    if value < COARSE_SUB_BUCKETS {
+        return value as u16;
+    }
+    let octave = 63 - value.leading_zeros() as u64; // 7 and up
+    let shift = octave - 7;
+    let sub = (value >> shift) - COARSE_SUB_BUCKETS;
+    ((octave - 6) * COARSE_SUB_BUCKETS + sub) as u16
+}
+
+/// The highest value of bucket `index`.
+fn coarse_value(index: u16) -> u64 {
+    let index = u64::from(index);
+    if index < COARSE_SUB_BUCKETS {
+        return index;
+    }
+    let shift = index / COARSE_SUB_BUCKETS - 1;
+    let sub = index % COARSE_SUB_BUCKETS;
+    let top = (u128::from(COARSE_SUB_BUCKETS + sub + 1) << shift) - 1;
+    u64::try_from(top).unwrap_or(u64::MAX)
+}
+
+/// A trend reduced to its non-empty buckets at two significant digits (each 6 bytes of
+/// data), with the exact count, sum, min and max: what the time series keeps per point.
+/// Merging two is exact at that precision, and a point's size is bounded by the buckets
+/// (at most about 128 per power of two of latency), never by the samples.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SparseTrend {
-    buckets: Vec<(u64, u64)>,
+    buckets: Vec<(u16, u32)>,
     count: u64,
     sum: u128,
     min: u64,
@@ -182,7 +215,8 @@ impl SparseTrend {
             *self = other.clone();
             return;
         }
-        let mut merged = Vec::with_capacity(self.buckets.len().max(other.buckets.len()));
+        let mut merged: Vec<(u16, u32)> =
+            Vec::with_capacity(self.buckets.len().max(other.buckets.len()));
         let (mut a, mut b) = (
             self.buckets.iter().peekable(),
             other.buckets.iter().peekable(),
@@ -192,7 +226,7 @@ impl SparseTrend {
                 (Some(&&(va, ca)), Some(&&(vb, cb))) if va == vb => {
                     a.next();
                     b.next();
-                    (va, ca + cb)
+                    (va, ca.saturating_add(cb))
                 }
                 (Some(&&x), Some(&&y)) if x.0 < y.0 => {
                     a.next();
@@ -227,8 +261,8 @@ impl SparseTrend {
         self.count == 0
     }
 
-    /// The values at `quantiles` (ascending, 0..=1), in the output unit, as the histogram
-    /// would give them.
+    /// The values at `quantiles` (ascending, 0..=1), in the output unit, within 0.8 % of
+    /// what the full histogram gives.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
         let mut out = [0.0; N];
         if self.count == 0 {
@@ -239,9 +273,11 @@ impl SparseTrend {
         for (slot, quantile) in out.iter_mut().zip(quantiles) {
             let target = ((quantile.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
             while seen < target {
-                let Some(&(v, c)) = buckets.next() else { break };
-                seen += c;
-                value = v;
+                let Some(&(index, c)) = buckets.next() else {
+                    break;
+                };
+                seen += u64::from(c);
+                value = coarse_value(index);
             }
             *slot = value.min(self.max).max(self.min) as f64 / 1000.0;
         }
@@ -311,6 +347,25 @@ mod tests {
     }
 
     #[test]
+    fn coarse_buckets_keep_values_within_one_percent() {
+        let mut last = 0;
+        for value in (0..2_000_000u64)
+            .step_by(997)
+            .chain([u64::MAX / 3, u64::MAX])
+        {
+            let index = coarse_index(value);
+            assert!(index >= last, "buckets are ordered");
+            last = index;
+            let top = coarse_value(index);
+            assert!(top >= value, "{value} -> {top}");
+            assert!(
+                (top - value) as f64 <= value as f64 / 128.0 + 1.0,
+                "{value} -> {top}"
+            );
+        }
+    }
+
+    #[test]
     fn a_sparse_copy_merges_and_answers_like_the_histogram() {
         let (mut a, mut b, mut all) = (Trend::new(), Trend::new(), Trend::new());
         for v in 1..5000u64 {
@@ -324,9 +379,17 @@ mod tests {
         }
         let mut sparse = a.sparse();
         sparse.merge(&b.sparse());
-        assert_eq!(sparse.stats(), all.stats());
-        assert_eq!(sparse.locust_percentiles(), all.locust_percentiles());
-        assert!(sparse.len() < 5000);
+        let (coarse, exact) = (sparse.stats(), all.stats());
+        assert_eq!(
+            (coarse.count, coarse.min, coarse.mean, coarse.max),
+            (exact.count, exact.min, exact.mean, exact.max)
+        );
+        let close = |a: f64, b: f64| (a - b).abs() <= b * 0.01 + 0.001;
+        let (c, e) = (sparse.locust_percentiles().0, all.locust_percentiles().0);
+        for (c, e) in c.iter().zip(e) {
+            assert!(close(*c, e), "{c} vs {e}");
+        }
+        assert!(sparse.len() <= 128 * 10, "{}", sparse.len());
         assert!(SparseTrend::default().is_empty());
     }
 
