@@ -122,6 +122,16 @@ async fn the_shop_example_logs_in_keeps_its_cookie_and_records_metrics() {
         1,
         "named rows merge"
     );
+    // The wait time (between 50 and 250 ms after every task) is part of each iteration.
+    let d = &s.iteration_duration;
+    assert!(
+        d.min >= 50.0,
+        "every iteration waited at least 50 ms: {d:?}"
+    );
+    assert!(
+        d.p50 >= 100.0 && d.p50 <= 250.0,
+        "a random wait around 150 ms: {d:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use loadwright::{Counter, Options, Result, Scenario, Trend, check, get, post, random, sleep};
+use loadwright::{Counter, Options, Result, Scenario, Trend, check, get, post, random, wait};
 use serde::{Deserialize, Serialize};
 
 static ITEMS_ADDED: Counter = Counter::new("items_added");
@@ -38,6 +38,11 @@ impl Scenario for Shopper {
             .task("browse", 5, Shopper::browse)
             .task("view_item", 3, Shopper::view_item)
             .task("buy", 1, Shopper::buy)
+            // Think time after every task, as Locust's `wait_time = between(0.05, 0.25)`.
+            .wait_time(wait::between(
+                Duration::from_millis(50),
+                Duration::from_millis(250),
+            ))
             .vus(5)
             .duration("10s")
     }
@@ -55,17 +60,12 @@ impl Scenario for Shopper {
 }
 
 impl Shopper {
-    fn think() {
-        sleep(Duration::from_millis(random::range(50..250)));
-    }
-
     fn browse(&mut self) -> Result<()> {
         let response = get("/items").send()?;
         check(
             "catalog listed",
             response.status() == 200 && response.text().starts_with('['),
         );
-        Self::think();
         Ok(())
     }
 
@@ -76,7 +76,6 @@ impl Shopper {
         if check("item found", response.status() == 200) {
             ITEM_PRICE.add(response.json::<Item>()?.price);
         }
-        Self::think();
         Ok(())
     }
 
@@ -88,7 +87,6 @@ impl Shopper {
         if check("added to cart", response.status() == 201) {
             ITEMS_ADDED.add(1.0);
         }
-        Self::think();
         Ok(())
     }
 }

@@ -55,6 +55,8 @@
 //! - [`metrics`]: checks and custom metrics (counter, gauge, rate, trend).
 //! - [`stats`]: the run's live statistics.
 //! - [`random`]: randomness for think times and test data.
+//! - [`wait`]: Locust's wait times (`constant`, `between`, `constant_pacing`,
+//!   `constant_throughput`), applied after every task.
 //! - [`error`](mod@error): the [`Error`] every hook and task may return.
 
 // Lets generated code name this crate `::loadwright` from inside it too.
@@ -67,6 +69,7 @@ pub mod random;
 pub mod scenario;
 pub mod stats;
 pub mod vu;
+pub mod wait;
 
 pub use error::{Error, Result};
 pub use http::{
@@ -76,6 +79,7 @@ pub use metrics::{Counter, Gauge, Rate, Trend, check};
 pub use scenario::{Options, Scenario};
 pub use stats::Snapshot;
 pub use vu::sleep;
+pub use wait::WaitTime;
 
 /// The generated bindings of the `loadwright:scenario` world. Not part of the API.
 #[doc(hidden)]

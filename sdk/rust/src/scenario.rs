@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::stats::Snapshot;
+use crate::wait::WaitTime;
 
 /// A load-test scenario. Each VU gets its own value (`Default`), so fields are per-VU state.
 ///
@@ -51,6 +52,7 @@ pub type TaskFn<S> = fn(&mut S) -> Result<()>;
 /// What a scenario declares: tasks with weights, and its default plan.
 pub struct Options<S> {
     tasks: Vec<(String, u32, TaskFn<S>)>,
+    wait_time: Option<WaitTime>,
     vus: Option<u32>,
     duration: Option<String>,
     iterations: Option<u64>,
@@ -69,6 +71,7 @@ impl<S: Scenario> Options<S> {
     pub fn new() -> Self {
         Self {
             tasks: Vec::new(),
+            wait_time: None,
             vus: None,
             duration: None,
             iterations: None,
@@ -81,6 +84,14 @@ impl<S: Scenario> Options<S> {
     /// weights (Locust's `@task(weight)`).
     pub fn task(mut self, name: &str, weight: u32, task: TaskFn<S>) -> Self {
         self.tasks.push((name.to_owned(), weight, task));
+        self
+    }
+
+    /// Think time after every task (Locust's `wait_time`): see [`wait`](crate::wait) for
+    /// `constant`, `between`, `constant_pacing` and `constant_throughput`. The wait is part
+    /// of the iteration, so it counts in `iteration_duration`.
+    pub fn wait_time(mut self, wait_time: WaitTime) -> Self {
+        self.wait_time = Some(wait_time);
         self
     }
 
@@ -185,19 +196,30 @@ pub mod __private {
         })
     }
 
-    fn task_fn<S: Scenario>(index: u32) -> Option<TaskFn<S>> {
+    /// The task functions and the wait time, read from the options once per instance.
+    struct Tasks<S> {
+        fns: Vec<TaskFn<S>>,
+        wait_time: Option<WaitTime>,
+    }
+
+    /// Task `index` and the wait after it.
+    fn task_fn<S: Scenario>(index: u32) -> Option<(TaskFn<S>, Option<WaitTime>)> {
         TASKS.with(|cell| {
             let mut slot = cell.borrow_mut();
             let tasks = slot.get_or_insert_with(|| {
-                let fns: Vec<TaskFn<S>> =
-                    S::options().tasks.into_iter().map(|(_, _, f)| f).collect();
-                Box::new(fns)
+                let options = S::options();
+                Box::new(Tasks::<S> {
+                    fns: options.tasks.into_iter().map(|(_, _, f)| f).collect(),
+                    wait_time: options.wait_time,
+                })
             });
-            let fns = tasks.downcast_ref::<Vec<TaskFn<S>>>()?;
-            if fns.is_empty() && index == 0 {
-                return Some(S::run as TaskFn<S>);
-            }
-            fns.get(index as usize).copied()
+            let tasks = tasks.downcast_ref::<Tasks<S>>()?;
+            let task = if tasks.fns.is_empty() && index == 0 {
+                S::run as TaskFn<S>
+            } else {
+                *tasks.fns.get(index as usize)?
+            };
+            Some((task, tasks.wait_time))
         })
     }
 
@@ -217,8 +239,15 @@ pub mod __private {
     }
 
     pub fn run_task<S: Scenario>(index: u32) -> std::result::Result<(), String> {
-        let task = task_fn::<S>(index).ok_or_else(|| format!("no task with index {index}"))?;
-        with_state(|state: &mut S| task(state)).map_err(|err| err.to_string())
+        let (task, wait_time) =
+            task_fn::<S>(index).ok_or_else(|| format!("no task with index {index}"))?;
+        let started = std::time::Instant::now();
+        let result = with_state(|state: &mut S| task(state)).map_err(|err| err.to_string());
+        // As Locust does, the wait follows every task, failed ones too.
+        if let Some(wait_time) = wait_time {
+            wait_time.wait(started);
+        }
+        result
     }
 
     pub fn on_test_start<S: Scenario>() -> std::result::Result<Vec<u8>, String> {
