@@ -3,17 +3,20 @@
 //!
 //! # Layout
 //!
-//! - `cli`: the `host` command line (`run`, `inspect`, `target`), a thin shell over [`run`].
+//! - `cli`: the `host` command line (`run`, `inspect`, `target`) and the terminal's live
+//!   control keys, a thin shell over [`run`].
 //! - [`run`]: one library API under every shell: start a [`run::Run`] from a plan, get a
-//!   handle with status, snapshots, a live stream of intervals, and stop.
+//!   handle with status, snapshots, a live stream of intervals, live control, and stop.
 //! - [`vu`]: VU lifecycle and the executors that schedule iterations; graceful stop.
 //! - [`engine`]: the one wasmtime engine, component loading, validation and caching, and the
 //!   host side of each WIT interface (`engine/host/<interface>.rs`).
-//! - [`stats`]: HdrHistograms, sharded recording, intervals, snapshots.
+//! - [`stats`]: HdrHistograms, sharded recording, intervals, snapshots, sub-metrics,
+//!   thresholds, the bounded time series.
 //! - [`http`]: the native HTTP client, per-VU sessions, phase timings, error taxonomy.
-//! - [`config`]: the run plan: pure data, k6's names, validation.
+//! - [`config`]: the run plan: pure data, k6's names, executors, thresholds, validation.
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
-//! - [`output`]: live progress and the end-of-test summary.
+//! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON
+//!   summary, Locust CSV, NDJSON).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //!
 //! Imports point down: `cli` → `run` → `vu`/`engine`/`stats` → `http`.

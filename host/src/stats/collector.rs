@@ -169,7 +169,7 @@ impl Collector {
     }
 
     /// The time series so far, oldest first: one point per interval, or per several once
-    /// the run is long (see [`super::series`]).
+    /// the run is long (at most 512 points; see `docs/outputs.md`).
     pub fn series(&self) -> Vec<IntervalStats> {
         lock(&self.aggregate).series.points()
     }
