@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use loadwright_host::run::{ControlError, RunHandle, RunStatus};
-use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
-use crate::start;
+use crate::start_sleeping;
 
 /// Waits for an interval whose VU count satisfies `wanted`; panics after 5 s.
 async fn wait_for_vus(handle: &RunHandle, wanted: impl Fn(u32) -> bool) -> u32 {
@@ -29,13 +28,7 @@ async fn vus_change_live_within_max_vus() {
     let target = Recorder::start().await;
     let plan = r#"{"scenarios": {"web": {"executor": "constant-vus", "vus": 2,
         "duration": "4s", "maxVUs": 6, "gracefulStop": "1s"}}}"#;
-    let handle = start(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "20")],
-    )
-    .await;
+    let handle = start_sleeping(plan, &target.url(), 20).await;
     assert_eq!(wait_for_vus(&handle, |v| v == 2).await, 2);
     handle.set_vus("web", 5).expect("within maxVUs");
     assert_eq!(wait_for_vus(&handle, |v| v == 5).await, 5);
@@ -70,13 +63,7 @@ async fn a_paused_run_starts_no_iteration_and_resumes_where_it_was() {
         "duration": "1500ms"}, "ramp": {"executor": "ramping-vus", "startVUs": 0,
         "stages": [{"duration": "1500ms", "target": 2}]}}}"#;
     let began = Instant::now();
-    let handle = start(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "20")],
-    )
-    .await;
+    let handle = start_sleeping(plan, &target.url(), 20).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(handle.pause(), Ok(true));
     assert_eq!(handle.status(), RunStatus::Paused);

@@ -8,7 +8,7 @@ use loadwright_host::run::RunStatus;
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
-use crate::run;
+use crate::{run, run_sleeping};
 
 /// Gaps between consecutive instants.
 fn gaps(times: &[Instant]) -> Vec<Duration> {
@@ -27,13 +27,7 @@ async fn ramping_vus_follows_its_stages() {
         "stages": [{"duration": "1s", "target": 4}, {"duration": "1s", "target": 4},
                    {"duration": "1s", "target": 0}],
         "gracefulRampDown": "1s"}}}"#;
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "50")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 50).await;
     assert_eq!(report.status, RunStatus::Completed);
     let vus_at = |from: f64, to: f64| -> Vec<u32> {
         report
@@ -122,13 +116,7 @@ async fn starts_finding_no_free_vu_and_no_room_are_dropped() {
     // 20 starts in 1 s, but 2 VUs that each take 500 ms per iteration: most are dropped.
     let plan = r#"{"scenarios": {"open": {"executor": "constant-arrival-rate", "rate": 20,
         "duration": "1s", "preAllocatedVUs": 1, "maxVUs": 2}}}"#;
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "500")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 500).await;
     let s = &report.snapshot;
     let ran = s.iterations + s.iterations_interrupted;
     assert_eq!(
@@ -155,13 +143,7 @@ async fn iterations_left_when_max_duration_runs_out_count_as_dropped() {
     let target = Recorder::start().await;
     let plan = r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 2,
         "iterations": 100, "maxDuration": "500ms", "gracefulStop": "0s"}}}"#;
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "50")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 50).await;
     let s = &report.snapshot;
     assert!(
         s.iterations < 40,
@@ -182,13 +164,7 @@ async fn scenarios_run_concurrently_from_their_start_times() {
         "early": {"executor": "constant-vus", "vus": 1, "duration": "1500ms", "exec": "a"},
         "late": {"executor": "per-vu-iterations", "vus": 2, "iterations": 3, "exec": "b",
                  "startTime": "700ms"}}}"#;
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "20")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 20).await;
     assert_eq!(report.status, RunStatus::Completed);
     let (a, b) = (target.arrivals("/a"), target.arrivals("/b"));
     assert_eq!(b.len(), 6, "2 VUs × 3 iterations, all of task b");

@@ -62,6 +62,23 @@ pub async fn start(guest: &str, plan: &str, base: &str, params: &[(&str, &str)])
     Run::start(&engine, scenario, plan).expect("start")
 }
 
+/// Starts the probe with every iteration sleeping `sleep_ms` before its request.
+pub async fn start_sleeping(plan: &str, base: &str, sleep_ms: u64) -> RunHandle {
+    let ms = sleep_ms.to_string();
+    start(
+        loadwright_tests::guests::PROBE,
+        plan,
+        base,
+        &[("mode", "sleep"), ("sleep_ms", &ms)],
+    )
+    .await
+}
+
+/// Runs the probe with every iteration sleeping `sleep_ms`, to the end.
+pub async fn run_sleeping(plan: &str, base: &str, sleep_ms: u64) -> Arc<Report> {
+    start_sleeping(plan, base, sleep_ms).await.wait().await
+}
+
 /// Runs to the end and returns the report.
 pub async fn run(guest: &str, plan: &str, base: &str, params: &[(&str, &str)]) -> Arc<Report> {
     start(guest, plan, base, params).await.wait().await

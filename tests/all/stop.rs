@@ -6,20 +6,14 @@ use loadwright_host::run::RunStatus;
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
-use crate::{run, start};
+use crate::{run_sleeping, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlong_iterations_are_cut_after_the_graceful_stop() {
     let target = Recorder::start().await;
     let plan = r#"{"vus": 2, "duration": "500ms", "gracefulStop": "500ms"}"#;
     let began = Instant::now();
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "10000")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 10000).await;
     let took = began.elapsed();
     assert_eq!(report.status, RunStatus::Completed);
     // 0.5 s of run plus 0.5 s of graceful stop; generous upper bound for a busy machine.
@@ -41,13 +35,7 @@ async fn in_flight_iterations_finish_within_the_graceful_stop() {
     let target = Recorder::start().await;
     let plan = r#"{"vus": 2, "duration": "300ms", "gracefulStop": "5s"}"#;
     let began = Instant::now();
-    let report = run(
-        guests::PROBE,
-        plan,
-        &target.url(),
-        &[("mode", "sleep"), ("sleep_ms", "400")],
-    )
-    .await;
+    let report = run_sleeping(plan, &target.url(), 400).await;
     let took = began.elapsed();
     assert_eq!(report.snapshot.iterations_interrupted, 0);
     assert_eq!(

@@ -7,7 +7,7 @@ use loadwright_host::run::RunStatus;
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
-use crate::run;
+use crate::{run, run_sleeping};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thresholds_pass_and_fail_as_written() {
@@ -69,13 +69,7 @@ async fn abort_on_fail_stops_the_run_after_its_delay() {
     let plan = r#"{"vus": 2, "duration": "30s", "thresholds": {"http_req_failed": [
         {"threshold": "rate<0.5", "abortOnFail": true, "delayAbortEval": "600ms"}]}}"#;
     let began = Instant::now();
-    let report = run(
-        guests::PROBE,
-        plan,
-        "http://127.0.0.1:9",
-        &[("mode", "sleep"), ("sleep_ms", "20")],
-    )
-    .await;
+    let report = run_sleeping(plan, "http://127.0.0.1:9", 20).await;
     let took = began.elapsed();
     assert_eq!(
         report.status,

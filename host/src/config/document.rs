@@ -381,19 +381,27 @@ impl PlanDocument {
             }
             chosen
                 .into_iter()
-                .map(|(name, doc)| ScenarioPlan {
-                    name,
-                    executor: doc.executor,
-                    exec: doc.exec,
-                    start_time: doc.start_time.unwrap_or_default(),
-                    graceful_stop: overrides
-                        .graceful_stop
-                        .or(doc.graceful_stop)
-                        .or(self.graceful_stop)
-                        .unwrap_or(DEFAULT_GRACEFUL_STOP),
-                    spawn_rate: overrides.spawn_rate.or(doc.spawn_rate),
-                    env: doc.env,
-                    tags: doc.tags,
+                .map(|(name, doc)| {
+                    // `--spawn-rate` is for the closed models; open ones have no spawn rate.
+                    let spawn_rate = if doc.executor.is_arrival_rate() {
+                        doc.spawn_rate
+                    } else {
+                        overrides.spawn_rate.or(doc.spawn_rate)
+                    };
+                    ScenarioPlan {
+                        name,
+                        executor: doc.executor,
+                        exec: doc.exec,
+                        start_time: doc.start_time.unwrap_or_default(),
+                        graceful_stop: overrides
+                            .graceful_stop
+                            .or(doc.graceful_stop)
+                            .or(self.graceful_stop)
+                            .unwrap_or(DEFAULT_GRACEFUL_STOP),
+                        spawn_rate,
+                        env: doc.env,
+                        tags: doc.tags,
+                    }
                 })
                 .collect()
         };
@@ -605,6 +613,21 @@ mod tests {
         assert_eq!(scenario.tags.get("team").map(String::as_str), Some("x"));
         assert_eq!(plan.max_vus(), 2);
         assert_eq!(plan.params.get("a").map(String::as_str), Some("1"));
+    }
+
+    #[test]
+    fn spawn_rate_flag_applies_to_the_closed_models_only() {
+        let json = r#"{"scenarios": {
+            "open": {"executor": "constant-arrival-rate", "rate": 5, "duration": "1s",
+                     "preAllocatedVUs": 1},
+            "closed": {"executor": "constant-vus", "duration": "1s"}}}"#;
+        let overrides = Overrides {
+            spawn_rate: Some(2.0),
+            ..Default::default()
+        };
+        let plan = resolve(json, overrides).unwrap();
+        let rates: Vec<Option<f64>> = plan.scenarios.iter().map(|s| s.spawn_rate).collect();
+        assert_eq!(rates, vec![Some(2.0), None], "closed, then open (by name)");
     }
 
     #[test]

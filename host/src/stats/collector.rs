@@ -401,7 +401,18 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Phases;
+    use crate::http::Timings;
+
+    /// Phases of every test request: all of it waiting for the first byte.
+    static WAITING: Timings = Timings {
+        blocked: Duration::ZERO,
+        dns: Duration::ZERO,
+        connecting: Duration::ZERO,
+        tls_handshaking: Duration::ZERO,
+        sending: Duration::ZERO,
+        waiting: Duration::from_millis(15),
+        receiving: Duration::ZERO,
+    };
 
     fn sample<'a>(name: &'a str, ms: u64, failure: Option<&'a str>) -> RequestSample<'a> {
         RequestSample {
@@ -409,10 +420,7 @@ mod tests {
             name,
             status: if failure.is_some() { 500 } else { 200 },
             duration: Duration::from_millis(ms),
-            phases: Some(Phases {
-                waiting: Duration::from_millis(ms),
-                ..Phases::default()
-            }),
+            phases: Some(&WAITING),
             failure,
             bytes_sent: 10,
             bytes_received: 100,

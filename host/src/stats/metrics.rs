@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::submetric::{HttpValue, Scope, Source, SubMetrics, SubValue};
 use super::trend::Trend;
+use crate::http::Timings;
 
-/// The names of the request phases, in [`Phases`] order.
+/// The names of the request phases, as their metrics are called.
 pub const PHASE_METRICS: [&str; 7] = [
     "http_req_blocked",
     "http_req_dns",
@@ -18,37 +19,17 @@ pub const PHASE_METRICS: [&str; 7] = [
     "http_req_receiving",
 ];
 
-/// How long each phase of a request took (zero for a reused connection's setup phases).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Phases {
-    /// Waiting for a connection slot.
-    pub blocked: Duration,
-    /// Resolving the name.
-    pub dns: Duration,
-    /// TCP connect.
-    pub connecting: Duration,
-    /// TLS handshake.
-    pub tls_handshaking: Duration,
-    /// Writing the request.
-    pub sending: Duration,
-    /// Waiting for the first byte.
-    pub waiting: Duration,
-    /// Reading the response.
-    pub receiving: Duration,
-}
-
-impl Phases {
-    fn all(&self) -> [Duration; 7] {
-        [
-            self.blocked,
-            self.dns,
-            self.connecting,
-            self.tls_handshaking,
-            self.sending,
-            self.waiting,
-            self.receiving,
-        ]
-    }
+/// The phases of a request, in [`PHASE_METRICS`] order.
+fn phases(t: &Timings) -> [Duration; 7] {
+    [
+        t.blocked,
+        t.dns,
+        t.connecting,
+        t.tls_handshaking,
+        t.sending,
+        t.waiting,
+        t.receiving,
+    ]
 }
 
 /// One completed request, as the stats see it.
@@ -64,7 +45,7 @@ pub struct RequestSample<'a> {
     /// the start was late is added); zero for requests that failed before a response.
     pub duration: Duration,
     /// The phases, for a request that got a response.
-    pub phases: Option<Phases>,
+    pub phases: Option<&'a Timings>,
     /// `None` for a success; the failure kind otherwise (`connect-refused`, `status-503`).
     pub failure: Option<&'a str>,
     /// Bytes written.
@@ -285,8 +266,8 @@ impl Metrics {
             );
             *self.errors.entry(key).or_default() += 1;
         }
-        if let Some(phases) = sample.phases {
-            for (trend, phase) in self.phases.iter_mut().zip(phases.all()) {
+        if let Some(timings) = sample.phases {
+            for (trend, phase) in self.phases.iter_mut().zip(phases(timings)) {
                 trend.record_duration(phase);
             }
         }
@@ -321,8 +302,8 @@ impl Metrics {
                     }
                 }
                 HttpValue::Phase(i) => {
-                    if let Some(phases) = sample.phases {
-                        slot.trend().record_duration(phases.all()[i]);
+                    if let Some(timings) = sample.phases {
+                        slot.trend().record_duration(phases(timings)[i]);
                     }
                 }
                 HttpValue::Reqs => slot.add_counter(1.0),

@@ -24,7 +24,7 @@ mod thresholds;
 mod trend;
 
 pub use collector::{Collector, Recorder};
-pub use metrics::{CustomKind, IterationOutcome, PHASE_METRICS, Phases, RequestSample};
+pub use metrics::{CustomKind, IterationOutcome, PHASE_METRICS, RequestSample};
 pub use snapshot::{
     CheckStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError, LOCUST_QUANTILES,
     MetricStats, Percentiles, RequestStats, Snapshot, ThresholdResult, TrendStats,

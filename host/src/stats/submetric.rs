@@ -35,7 +35,7 @@ impl Scope {
 pub(crate) enum HttpValue {
     Duration,
     Corrected,
-    /// A phase, by its index in `Phases::ALL`.
+    /// A phase, by its index in `PHASE_METRICS`.
     Phase(usize),
     Reqs,
     Failed,

@@ -8,7 +8,7 @@ use url::Url;
 use crate::engine::bindings::http::{self as wit, Host};
 use crate::engine::state::HttpHost;
 use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
-use crate::stats::{Phases, RequestSample};
+use crate::stats::RequestSample;
 
 use super::metrics::tag_pairs;
 
@@ -115,15 +115,7 @@ impl HttpHost {
                     name: &label.name,
                     status: response.status,
                     duration: t.duration() + self.start_lag,
-                    phases: Some(Phases {
-                        blocked: t.blocked,
-                        dns: t.dns,
-                        connecting: t.connecting,
-                        tls_handshaking: t.tls_handshaking,
-                        sending: t.sending,
-                        waiting: t.waiting,
-                        receiving: t.receiving,
-                    }),
+                    phases: Some(t),
                     failure: status_kind.as_deref(),
                     bytes_sent: response.bytes_sent,
                     bytes_received: response.bytes_received,
