@@ -141,12 +141,7 @@ pub(crate) async fn drive(
     if let Ok(mut test) = test {
         test.on_test_stop(&final_snapshot).await;
     }
-    let aborted_by = shared
-        .aborted_by
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
-    let status = match aborted_by {
+    let status = match shared.aborted_by.get().cloned() {
         Some(threshold) => RunStatus::AbortedByThreshold { threshold },
         None if *shared.stop.borrow() => RunStatus::Stopped,
         None => RunStatus::Completed,
@@ -165,18 +160,9 @@ fn abort_on_failed_threshold(shared: &Shared, snapshot: &Snapshot) {
         .map(|(_, verdict)| format!("{}: {}", verdict.metric, verdict.expression))
         .next();
     let Some(threshold) = failed else { return };
-    let mut aborted_by = shared
-        .aborted_by
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if aborted_by.is_none() {
-        shared.log.write(
-            0,
-            Level::Error,
-            Source::Host,
-            &format!("threshold {threshold} failed; it has abortOnFail, so the run stops"),
-        );
-        *aborted_by = Some(threshold);
+    let message = format!("threshold {threshold} failed; it has abortOnFail, so the run stops");
+    if shared.aborted_by.set(threshold).is_ok() {
+        shared.log.write(0, Level::Error, Source::Host, &message);
         shared.stop.send_replace(true);
     }
 }

@@ -130,8 +130,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// The closed-model scenarios' VU targets, in plan order.
     pub scenarios: Vec<LiveScenario>,
-    /// Set when a threshold with `abortOnFail` failed.
-    pub aborted_by: std::sync::Mutex<Option<String>>,
+    /// The first threshold with `abortOnFail` that failed.
+    pub aborted_by: std::sync::OnceLock<String>,
     pub collector: Arc<Collector>,
     pub log: Arc<RunLog>,
     pub status: watch::Sender<RunStatus>,
@@ -199,7 +199,7 @@ impl Run {
             info: scenario.info().clone(),
             log: Arc::new(RunLog::new(plan.log_limit_bytes)),
             scenarios: plan.scenarios.iter().map(LiveScenario::new).collect(),
-            aborted_by: std::sync::Mutex::new(None),
+            aborted_by: std::sync::OnceLock::new(),
             plan,
             started_at: SystemTime::now(),
             clock: Clock::new(),
