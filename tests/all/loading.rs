@@ -66,7 +66,10 @@ async fn a_scenario_declares_its_tasks_and_plan() {
         .map(|t| (t.name.as_str(), t.weight))
         .collect();
     assert_eq!(tasks, [("browse", 5), ("view_item", 3), ("buy", 1)]);
-    assert_eq!(scenario.info().plan, r#"{"vus":5,"duration":"10s"}"#);
+    assert_eq!(
+        scenario.info().plan,
+        r#"{"vus":5,"duration":"10s","thresholds":{"http_req_failed":["rate<0.01"],"http_req_duration{name:/items}":["p(95)<500"],"checks":["rate>0.99"]}}"#
+    );
     let hello = crate::load(&engine(), guests::HELLO).await;
     assert_eq!(hello.info().tasks.len(), 1);
     assert_eq!(hello.info().tasks[0].name, "default");

@@ -45,6 +45,10 @@ impl Scenario for Shopper {
             ))
             .vus(5)
             .duration("10s")
+            // The run passes only if these hold (host run exits with 99 otherwise).
+            .threshold("http_req_failed", "rate<0.01")
+            .threshold("http_req_duration{name:/items}", "p(95)<500")
+            .threshold("checks", "rate>0.99")
     }
 
     /// Once per VU (Locust's on_start): the session cookie lands in this VU's cookie jar.

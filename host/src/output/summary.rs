@@ -252,59 +252,6 @@ pub fn summary(report: &Report) -> String {
             bytes((t.bytes_sent as f64 / secs) as u64)
         ),
     );
-    let p = &s.http_phases;
-    metric(&mut out, "http_req_blocked", trend_line(&p.blocked, true));
-    metric(
-        &mut out,
-        "http_req_connecting",
-        trend_line(&p.connecting, true),
-    );
-    metric(&mut out, "http_req_duration", trend_line(&t.duration, true));
-    if let Some(corrected) = &s.duration_corrected {
-        metric(
-            &mut out,
-            "http_req_duration_corrected",
-            trend_line(corrected, true),
-        );
-    }
-    let failed_pct = if t.count > 0 {
-        t.failures as f64 * 100.0 / t.count as f64
-    } else {
-        0.0
-    };
-    metric(
-        &mut out,
-        "http_req_failed",
-        format!("{failed_pct:.2}%  ({} of {})", t.failures, t.count),
-    );
-    metric(
-        &mut out,
-        "http_reqs",
-        format!("{}  {:.1}/s", t.count, t.count as f64 / secs),
-    );
-    metric(
-        &mut out,
-        "iteration_duration",
-        trend_line(&s.iteration_duration, true),
-    );
-    metric(
-        &mut out,
-        "iterations",
-        format!(
-            "{}  {:.1}/s  ({} failed, {} interrupted)",
-            s.iterations,
-            s.iterations as f64 / secs,
-            s.iterations_failed,
-            s.iterations_interrupted
-        ),
-    );
-    metric(
-        &mut out,
-        "http_req_receiving",
-        trend_line(&p.receiving, true),
-    );
-    metric(&mut out, "http_req_sending", trend_line(&p.sending, true));
-    metric(&mut out, "http_req_waiting", trend_line(&p.waiting, true));
     if s.dropped_iterations > 0 {
         metric(
             &mut out,
@@ -315,6 +262,52 @@ pub fn summary(report: &Report) -> String {
                 s.dropped_iterations as f64 / secs
             ),
         );
+    }
+    // The built-in metrics in k6's (alphabetical) order.
+    let p = &s.http_phases;
+    let failed_pct = if t.count > 0 {
+        t.failures as f64 * 100.0 / t.count as f64
+    } else {
+        0.0
+    };
+    let mut lines = vec![
+        ("http_req_blocked", trend_line(&p.blocked, true)),
+        ("http_req_connecting", trend_line(&p.connecting, true)),
+        ("http_req_duration", trend_line(&t.duration, true)),
+        (
+            "http_req_failed",
+            format!("{failed_pct:.2}%  ({} of {})", t.failures, t.count),
+        ),
+        ("http_req_receiving", trend_line(&p.receiving, true)),
+        ("http_req_sending", trend_line(&p.sending, true)),
+        ("http_req_waiting", trend_line(&p.waiting, true)),
+        (
+            "http_reqs",
+            format!("{}  {:.1}/s", t.count, t.count as f64 / secs),
+        ),
+        (
+            "iteration_duration",
+            trend_line(&s.iteration_duration, true),
+        ),
+        (
+            "iterations",
+            format!(
+                "{}  {:.1}/s  ({} failed, {} interrupted)",
+                s.iterations,
+                s.iterations as f64 / secs,
+                s.iterations_failed,
+                s.iterations_interrupted
+            ),
+        ),
+    ];
+    if let Some(corrected) = &s.duration_corrected {
+        lines.insert(
+            3,
+            ("http_req_duration_corrected", trend_line(corrected, true)),
+        );
+    }
+    for (name, value) in lines {
+        metric(&mut out, name, value);
     }
     metric(&mut out, "vus_max", s.vus_max.to_string());
     if report.log_dropped > 0 {

@@ -57,6 +57,7 @@ pub struct Options<S> {
     duration: Option<String>,
     iterations: Option<u64>,
     params: Vec<(String, String)>,
+    thresholds: Vec<(String, String)>,
     plan_json: Option<String>,
 }
 
@@ -76,6 +77,7 @@ impl<S: Scenario> Options<S> {
             duration: None,
             iterations: None,
             params: Vec::new(),
+            thresholds: Vec::new(),
             plan_json: None,
         }
     }
@@ -119,8 +121,17 @@ impl<S: Scenario> Options<S> {
         self
     }
 
+    /// A threshold in k6's syntax: `threshold("http_req_duration{name:/login}", "p(99)<300")`,
+    /// `threshold("checks", "rate>0.99")`. A failed one makes `host run` exit with 99. The
+    /// metrics and expressions are in the project's `docs/plan.md`.
+    pub fn threshold(mut self, metric: &str, expression: &str) -> Self {
+        self.thresholds
+            .push((metric.to_owned(), expression.to_owned()));
+        self
+    }
+
     /// A complete plan document (JSON, k6's names, see the project's `docs/plan.md`), used
-    /// instead of `vus`, `duration`, `iterations` and `param`.
+    /// instead of `vus`, `duration`, `iterations`, `param` and `threshold`.
     pub fn plan_json(mut self, json: &str) -> Self {
         self.plan_json = Some(json.to_owned());
         self
@@ -147,6 +158,22 @@ impl<S: Scenario> Options<S> {
                 .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
                 .collect();
             fields.push(format!("\"params\":{{{}}}", params.join(",")));
+        }
+        if !self.thresholds.is_empty() {
+            // Grouped by metric, in the order first named.
+            let mut by_metric: Vec<(&str, Vec<String>)> = Vec::new();
+            for (metric, expression) in &self.thresholds {
+                let expression = json_string(expression);
+                match by_metric.iter_mut().find(|(m, _)| m == metric) {
+                    Some((_, list)) => list.push(expression),
+                    None => by_metric.push((metric, vec![expression])),
+                }
+            }
+            let thresholds: Vec<String> = by_metric
+                .iter()
+                .map(|(metric, list)| format!("{}:[{}]", json_string(metric), list.join(",")))
+                .collect();
+            fields.push(format!("\"thresholds\":{{{}}}", thresholds.join(",")));
         }
         if fields.is_empty() {
             String::new()
@@ -318,5 +345,13 @@ mod tests {
             r#"{"vus":3,"duration":"10s","params":{"who":"a \"b\""}}"#
         );
         assert_eq!(Options::<Demo>::new().plan(), "");
+        let gated = Options::<Demo>::new()
+            .threshold("checks", "rate>0.99")
+            .threshold("http_req_duration{name:/a}", "p(95)<200")
+            .threshold("checks", "rate<=1");
+        assert_eq!(
+            gated.plan(),
+            r#"{"thresholds":{"checks":["rate>0.99","rate<=1"],"http_req_duration{name:/a}":["p(95)<200"]}}"#
+        );
     }
 }
