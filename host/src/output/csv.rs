@@ -71,7 +71,7 @@ fn stats_row(row: &RequestStats, secs: f64) -> String {
     let avg_size = if row.count == 0 {
         0.0
     } else {
-        row.bytes_received as f64 / row.count as f64
+        row.body_bytes as f64 / row.count as f64
     };
     let mut out = format!(
         "{},{},{},{},{},{},{},{},{},{},{}",
@@ -136,7 +136,7 @@ impl CsvFiles {
         let avg_size = if i.total_requests == 0 {
             0.0
         } else {
-            i.total_bytes_received as f64 / i.total_requests as f64
+            i.total_body_bytes as f64 / i.total_requests as f64
         };
         let _ = write!(
             row,

@@ -156,7 +156,7 @@ impl Collector {
             total_requests: cumulative.count,
             total_failures: cumulative.failures,
             total_duration: cumulative.duration.stats(),
-            total_bytes_received: cumulative.bytes_received,
+            total_body_bytes: cumulative.body_bytes,
         };
         let histogram = interval.total.duration.sparse();
         let aggregate = &mut *aggregate;
@@ -210,6 +210,7 @@ impl Collector {
             percentiles: row.duration.locust_percentiles(),
             bytes_sent: row.bytes_sent,
             bytes_received: row.bytes_received,
+            body_bytes: row.body_bytes,
         };
         let m = &aggregate.cumulative;
         let mut requests: Vec<RequestStats> = m
@@ -424,6 +425,7 @@ mod tests {
             failure,
             bytes_sent: 10,
             bytes_received: 100,
+            body_bytes: 40,
             tags: &[],
             expected_interval: None,
         }

@@ -52,6 +52,8 @@ pub struct RequestSample<'a> {
     pub bytes_sent: u64,
     /// Bytes read.
     pub bytes_received: u64,
+    /// Bytes of the response body (Locust's content size).
+    pub body_bytes: u64,
     /// The request's own tags.
     pub tags: &'a [(String, String)],
     /// With latency correction: the VU's usual time between requests, the expected interval
@@ -112,6 +114,7 @@ pub(crate) struct Row {
     pub failures: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    pub body_bytes: u64,
     pub duration: Trend,
 }
 
@@ -121,6 +124,7 @@ impl Row {
         self.failures += u64::from(sample.failure.is_some());
         self.bytes_sent += sample.bytes_sent;
         self.bytes_received += sample.bytes_received;
+        self.body_bytes += sample.body_bytes;
         if sample.failure.is_none() || !sample.duration.is_zero() {
             self.duration.record_duration(sample.duration);
         }
@@ -131,6 +135,7 @@ impl Row {
         self.failures += other.failures;
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
+        self.body_bytes += other.body_bytes;
         self.duration.merge(&other.duration);
     }
 
@@ -139,6 +144,7 @@ impl Row {
         self.failures = 0;
         self.bytes_sent = 0;
         self.bytes_received = 0;
+        self.body_bytes = 0;
         self.duration.reset();
     }
 }

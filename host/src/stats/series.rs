@@ -38,7 +38,7 @@ impl Point {
         s.total_requests = n.total_requests;
         s.total_failures = n.total_failures;
         s.total_duration = n.total_duration;
-        s.total_bytes_received = n.total_bytes_received;
+        s.total_body_bytes = n.total_body_bytes;
     }
 }
 

@@ -115,6 +115,8 @@ pub struct RequestStats {
     pub bytes_sent: u64,
     /// Bytes read.
     pub bytes_received: u64,
+    /// Bytes of response bodies (Locust's content size).
+    pub body_bytes: u64,
 }
 
 /// Failures of one kind on one row.
@@ -248,8 +250,8 @@ pub struct IntervalStats {
     pub total_failures: u64,
     /// `http_req_duration` since the start, ms.
     pub total_duration: TrendStats,
-    /// Bytes received since the start.
-    pub total_bytes_received: u64,
+    /// Bytes of response bodies since the start.
+    pub total_body_bytes: u64,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -119,6 +119,7 @@ impl HttpHost {
                     failure: status_kind.as_deref(),
                     bytes_sent: response.bytes_sent,
                     bytes_received: response.bytes_received,
+                    body_bytes: response.body_size,
                     tags: &label.tags,
                     expected_interval,
                 }
@@ -132,6 +133,7 @@ impl HttpHost {
                 failure: Some(err.kind.as_str()),
                 bytes_sent: 0,
                 bytes_received: 0,
+                body_bytes: 0,
                 tags: &label.tags,
                 expected_interval: None,
             },
