@@ -12,6 +12,7 @@ use super::snapshot::{
 };
 use super::submetric::{Scope, SubMetrics};
 use super::thresholds;
+use super::trend::Trend;
 use crate::config::Threshold;
 
 /// Shards per collector: enough that VUs on different worker threads rarely meet on one
@@ -295,15 +296,6 @@ impl Collector {
             vus: self.vus(),
             vus_max,
         };
-        let [
-            blocked,
-            dns,
-            connecting,
-            tls_handshaking,
-            sending,
-            waiting,
-            receiving,
-        ] = m.phases.each_ref().map(|t| t.stats());
         Snapshot {
             elapsed,
             vus: self.vus(),
@@ -314,15 +306,7 @@ impl Collector {
             dropped_iterations: m.dropped_iterations,
             iteration_duration: m.iteration_duration.stats(),
             total: row_stats("", "Aggregated", &m.total),
-            http_phases: HttpPhaseStats {
-                blocked,
-                dns,
-                connecting,
-                tls_handshaking,
-                sending,
-                waiting,
-                receiving,
-            },
+            http_phases: HttpPhaseStats::from(m.phases.each_ref().map(Trend::stats)),
             duration_corrected: self.latency_correction.then(|| m.corrected.stats()),
             thresholds: self
                 .thresholds

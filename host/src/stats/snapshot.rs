@@ -74,6 +74,30 @@ pub struct HttpPhaseStats {
     pub receiving: TrendStats,
 }
 
+impl From<[TrendStats; 7]> for HttpPhaseStats {
+    /// The phases in `PHASE_METRICS` order.
+    fn from(phases: [TrendStats; 7]) -> Self {
+        let [
+            blocked,
+            dns,
+            connecting,
+            tls_handshaking,
+            sending,
+            waiting,
+            receiving,
+        ] = phases;
+        Self {
+            blocked,
+            dns,
+            connecting,
+            tls_handshaking,
+            sending,
+            waiting,
+            receiving,
+        }
+    }
+}
+
 /// A threshold's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdResult {
