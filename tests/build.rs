@@ -12,6 +12,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("PROBE", "tests/guests", "probe"),
     ("OTHER_WORLD", "tests/guests", "other_world"),
     ("SOCKETS", "tests/guests", "sockets"),
+    ("HOSTILE", "tests/guests", "hostile"),
 ];
 
 fn main() {

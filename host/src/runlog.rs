@@ -1,7 +1,7 @@
 //! The run's log: what guests write (`vu.log`, stdout, stderr) and what the host reports
 //! about the run, bounded in bytes so a chatty scenario cannot exhaust memory.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -65,18 +65,24 @@ pub struct RunLog {
     started: Instant,
     limit_bytes: u64,
     used_bytes: AtomicU64,
+    /// Bytes each VU may write; what each has written.
+    per_vu_limit: u64,
+    per_vu: Mutex<HashMap<u32, u64>>,
     dropped: AtomicU64,
     recent: Mutex<VecDeque<LogLine>>,
     live: broadcast::Sender<LogLine>,
 }
 
 impl RunLog {
-    /// A log that accepts up to `limit_bytes` of text, then drops and counts lines.
-    pub fn new(limit_bytes: u64) -> Self {
+    /// A log that accepts up to `limit_bytes` of text, and `per_vu_limit` from each VU,
+    /// then drops and counts lines. The host's own lines are always kept.
+    pub fn new(limit_bytes: u64, per_vu_limit: u64) -> Self {
         Self {
             started: Instant::now(),
             limit_bytes,
             used_bytes: AtomicU64::new(0),
+            per_vu_limit,
+            per_vu: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
             recent: Mutex::new(VecDeque::new()),
             live: broadcast::channel(1024).0,
@@ -94,9 +100,7 @@ impl RunLog {
             message = &message[..cut];
         }
         let size = message.len() as u64 + 1;
-        if self.used_bytes.fetch_add(size, Ordering::Relaxed) + size > self.limit_bytes
-            && source != Source::Host
-        {
+        if source != Source::Host && !self.admit(vu, size) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -118,6 +122,22 @@ impl RunLog {
             recent.push_back(line.clone());
         }
         let _ = self.live.send(line);
+    }
+
+    /// Whether a guest line of `size` bytes from `vu` fits both budgets (and charges it).
+    fn admit(&self, vu: u32, size: u64) -> bool {
+        {
+            let mut per_vu = self
+                .per_vu
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let used = per_vu.entry(vu).or_default();
+            if *used + size > self.per_vu_limit {
+                return false;
+            }
+            *used += size;
+        }
+        self.used_bytes.fetch_add(size, Ordering::Relaxed) + size <= self.limit_bytes
     }
 
     /// Lines as they are written (a slow reader skips lines, it never slows the run).
@@ -146,7 +166,7 @@ mod tests {
 
     #[test]
     fn drops_and_counts_lines_past_the_limit() {
-        let log = RunLog::new(20);
+        let log = RunLog::new(20, 100);
         log.write(1, Level::Info, Source::Guest, "0123456789\n");
         log.write(1, Level::Info, Source::Guest, "0123456789");
         log.write(1, Level::Info, Source::Guest, "x");
@@ -155,5 +175,22 @@ mod tests {
         assert_eq!(log.dropped(), 2);
         log.write(0, Level::Error, Source::Host, "host lines are always kept");
         assert_eq!(log.recent().len(), 2);
+    }
+
+    #[test]
+    fn one_vu_cannot_take_the_whole_log() {
+        let log = RunLog::new(1000, 25);
+        for _ in 0..10 {
+            log.write(1, Level::Info, Source::Stdout, "0123456789");
+        }
+        log.write(2, Level::Info, Source::Guest, "another VU still writes");
+        let lines = log.recent();
+        assert_eq!(
+            lines.iter().filter(|l| l.vu == 1).count(),
+            2,
+            "11 bytes each, 25 allowed"
+        );
+        assert_eq!(lines.iter().filter(|l| l.vu == 2).count(), 1);
+        assert_eq!(log.dropped(), 8);
     }
 }

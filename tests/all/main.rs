@@ -10,6 +10,7 @@ mod faults;
 mod hooks;
 mod loading;
 mod open_model;
+mod sandbox;
 mod stop;
 mod thresholds;
 

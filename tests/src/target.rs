@@ -1,6 +1,7 @@
-//! An HTTP target for tests: listens on 127.0.0.1:0, answers every request with 200 and
-//! records each request's path and query and when it arrived, in arrival order. It can be
-//! told to stall: requests arriving in a time window are answered only when it ends.
+//! An HTTP target for tests: listens on 127.0.0.1:0, answers every request with 200 (`ok`,
+//! or N bytes for `/big?bytes=N`) and records each request's path and query and when it
+//! arrived, in arrival order. It can be told to stall: requests arriving in a time window
+//! are answered only when it ends.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -47,6 +48,11 @@ impl Recorder {
                             .path_and_query()
                             .map(|pq| pq.to_string())
                             .unwrap_or_default();
+                        // `/big?bytes=N` answers N bytes; everything else `ok`.
+                        let body = match target.strip_prefix("/big?bytes=") {
+                            Some(n) => Bytes::from(vec![b'x'; n.parse().unwrap_or(0)]),
+                            None => Bytes::from_static(b"ok"),
+                        };
                         let now = Instant::now();
                         let stall_until = {
                             let mut state = shared.lock().expect("state lock");
@@ -60,9 +66,7 @@ impl Recorder {
                             if let Some(until) = stall_until {
                                 tokio::time::sleep_until(until.into()).await;
                             }
-                            Ok::<_, Infallible>(hyper::Response::new(Full::new(
-                                Bytes::from_static(b"ok"),
-                            )))
+                            Ok::<_, Infallible>(hyper::Response::new(Full::new(body)))
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()

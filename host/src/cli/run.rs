@@ -151,6 +151,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         stats_interval: args.stats_interval,
         thresholds: args.thresholds,
         latency_correction: args.latency_correction.then_some(true),
+        // Limits come from the plan (its `limits` object); the server caps them per tenant.
+        limits: None,
     };
     let mut plan = document.resolve(overrides).context("invalid plan")?;
     if args.print_plan {
@@ -177,6 +179,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     // the cache the first load filled.
     let engine = Engine::new(EngineOptions {
         max_instances: Run::instances_needed(&plan),
+        max_memory_bytes: plan.limits.memory_bytes,
         ..engine_options
     })?;
     let scenario = engine

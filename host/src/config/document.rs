@@ -10,6 +10,7 @@ use url::Url;
 
 use super::duration::serde_text;
 use super::executor::Stage;
+use super::limits::Limits;
 use super::threshold::{Threshold, ThresholdDocument};
 use super::{ConfigError, Executor, HttpPlan, Plan, ScenarioPlan};
 
@@ -112,6 +113,9 @@ pub struct PlanDocument {
     /// Record the coordinated-omission corrected series for closed models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_correction: Option<bool>,
+    /// The sandbox's limits (each left out keeps its default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 /// Settings from the command line or the API, which win over the documents.
@@ -145,6 +149,8 @@ pub struct Overrides {
     pub thresholds: Vec<Threshold>,
     /// Record the corrected series (`--latency-correction`).
     pub latency_correction: Option<bool>,
+    /// Limits (the API's, within a tenant's caps), over the document's.
+    pub limits: Option<Limits>,
 }
 
 impl Overrides {
@@ -303,6 +309,7 @@ impl PlanDocument {
         self.base_url = over.base_url.or(self.base_url);
         self.stats_interval = over.stats_interval.or(self.stats_interval);
         self.latency_correction = over.latency_correction.or(self.latency_correction);
+        self.limits = over.limits.or(self.limits);
         self.params.extend(over.params);
         self.thresholds.extend(over.thresholds);
         self
@@ -435,7 +442,7 @@ impl PlanDocument {
                 .or(self.latency_correction)
                 .unwrap_or(false),
             http: HttpPlan::default(),
-            log_limit_bytes: 10 << 20,
+            limits: overrides.limits.or(self.limits).unwrap_or_default(),
         };
         plan.validate()?;
         Ok(plan)
@@ -474,6 +481,7 @@ impl Plan {
             stats_interval: Some(self.stats_interval),
             thresholds,
             latency_correction: self.latency_correction.then_some(true),
+            limits: (self.limits != Limits::default()).then(|| self.limits.clone()),
             ..PlanDocument::default()
         }
     }

@@ -10,6 +10,7 @@
 mod document;
 mod duration;
 mod executor;
+mod limits;
 mod schedule;
 mod threshold;
 
@@ -19,6 +20,7 @@ use std::time::Duration;
 pub use document::{Overrides, PlanDocument, ScenarioDocument};
 pub use duration::{format_duration, parse_duration};
 pub use executor::{Executor, Stage};
+pub use limits::Limits;
 pub use schedule::{Arrivals, parse_stages};
 use serde::Serialize;
 pub use threshold::{
@@ -57,8 +59,6 @@ pub struct HttpPlan {
     pub timeout: Duration,
     /// Default number of redirects followed.
     pub max_redirects: u32,
-    /// Largest response body handed to a guest.
-    pub max_body_bytes: usize,
 }
 
 impl Default for HttpPlan {
@@ -66,7 +66,6 @@ impl Default for HttpPlan {
         Self {
             timeout: Duration::from_secs(60),
             max_redirects: 10,
-            max_body_bytes: 16 << 20,
         }
     }
 }
@@ -117,8 +116,8 @@ pub struct Plan {
     pub latency_correction: bool,
     /// HTTP defaults.
     pub http: HttpPlan,
-    /// Most bytes of log text kept for the run.
-    pub log_limit_bytes: u64,
+    /// The sandbox's limits.
+    pub limits: Limits,
 }
 
 impl Plan {
@@ -163,6 +162,14 @@ impl Plan {
         {
             return Err(ConfigError::Invalid(format!(
                 "base URL {url}: only http:// is supported so far"
+            )));
+        }
+        self.limits.validate()?;
+        if self.max_vus() > self.limits.max_vus {
+            return Err(ConfigError::Invalid(format!(
+                "the plan needs up to {} VUs, over the limit of {} (limits.maxVUs)",
+                self.max_vus(),
+                self.limits.max_vus
             )));
         }
         if self.stats_interval < Duration::from_millis(100) {

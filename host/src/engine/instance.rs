@@ -1,25 +1,34 @@
 //! One instance of a scenario in its own store: a VU, or a run's test instance.
 
+use std::time::Duration;
+
+use tokio::time::timeout;
 use wasmtime::Store;
 
 use super::bindings::World;
 use super::bindings::guest::{Guest, ScenarioOptions as Options};
 use super::component::Scenario;
 use super::host::stats::to_wit;
+use super::sandbox::TrapKind;
 use super::state::InstanceState;
+use crate::config::format_duration;
 use crate::stats::Snapshot;
 
-/// A guest call that did not return: a trap (panic, unreachable, limit) or an instantiation
-/// failure. The instance must be thrown away.
+/// A guest call that did not return: a trap (panic, unreachable, a limit), a timeout, or an
+/// instantiation failure. The instance must be thrown away.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}: {message}", kind.as_str())]
 pub struct Trap {
-    /// The reason, and the guest function it happened in when known.
+    /// The cause, a stable key for the statistics.
+    pub kind: TrapKind,
+    /// The reason, and the guest function it happened in when known (the first frame of
+    /// the guest's backtrace that has a name).
     pub message: String,
 }
 
-impl From<wasmtime::Error> for Trap {
-    fn from(err: wasmtime::Error) -> Self {
+impl Trap {
+    /// A trap of `kind` from wasmtime's error.
+    pub fn new(kind: TrapKind, err: wasmtime::Error) -> Self {
         let err = anyhow::Error::from(err);
         let reason = err.root_cause().to_string();
         let frame = err
@@ -33,32 +42,96 @@ impl From<wasmtime::Error> for Trap {
             Some(func) => format!("{reason} (in {func})"),
             None => reason,
         };
-        Self { message }
+        Self { kind, message }
     }
+}
+
+/// How long calls of each kind may take, wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// An iteration (`run-task`).
+    pub iteration: Duration,
+    /// A hook, or `options`.
+    pub hook: Duration,
 }
 
 /// A live instance and its store.
 pub struct Instance {
     store: Store<InstanceState>,
     world: World,
+    timeouts: Timeouts,
 }
 
 impl Instance {
     /// Instantiates `scenario` with `state` as the store's data.
     pub async fn new(scenario: &Scenario, state: InstanceState) -> Result<Self, Trap> {
+        let timeouts = state.timeouts;
         let mut store = Store::new(scenario.pre.engine(), state);
-        store.limiter(|state| &mut state.limits);
-        // A guest computing past the next epoch tick yields its worker thread to other VUs.
-        store.epoch_deadline_async_yield_and_update(1);
-        let world = scenario.pre.instantiate_async(&mut store).await?;
-        Ok(Self { store, world })
+        store.limiter(|state| &mut state.limiter);
+        if store.data().cpu.enabled() {
+            // The guest's CPU time is metered between its entries and exits; at each epoch
+            // tick in guest code the stretch is charged and the VU yields to other VUs.
+            store.call_hook(|mut ctx, hook| ctx.data_mut().cpu.on_call_hook(hook));
+            store.epoch_deadline_callback(|mut ctx| ctx.data_mut().cpu.on_epoch());
+        } else {
+            // No budget: a guest computing past the next tick still yields to other VUs.
+            store.epoch_deadline_async_yield_and_update(1);
+        }
+        let world = scenario
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|err| Trap::new(TrapKind::Instantiation, err))?;
+        Ok(Self {
+            store,
+            world,
+            timeouts,
+        })
     }
 
-    /// The guest for one call, with the epoch deadline re-armed: the deadline is absolute,
-    /// so without this every call after a wait would start by yielding once for nothing.
+    /// The guest for one call, with a fresh CPU budget and the epoch deadline re-armed: the
+    /// deadline is absolute, so without this every call after a wait would start by
+    /// yielding once for nothing.
     fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>) {
         self.store.set_epoch_deadline(1);
+        let state = self.store.data_mut();
+        state.cpu.start_call();
+        state.limiter.start_call();
         (self.world.loadwright_scenario_guest(), &mut self.store)
+    }
+
+    /// The outcome of a call that ran under `limit` (a timeout of kind `timeout`): a trap
+    /// says which limit it hit, if any.
+    fn settle<R>(
+        &self,
+        outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+        timeout: TrapKind,
+        limit: Duration,
+    ) -> Result<R, Trap> {
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => {
+                let state = self.store.data();
+                let kind = if state.cpu.exhausted() {
+                    TrapKind::CpuLimit
+                } else if state.limiter.refused() {
+                    TrapKind::MemoryLimit
+                } else {
+                    TrapKind::Trap
+                };
+                Err(Trap::new(kind, err))
+            }
+            Err(_) => {
+                let setting = match timeout {
+                    TrapKind::IterationTimeout => "limits.iterationTimeout",
+                    _ => "limits.hookTimeout",
+                };
+                Err(Trap {
+                    kind: timeout,
+                    message: format!("still running after {} ({setting})", format_duration(limit)),
+                })
+            }
+        }
     }
 
     /// The store's data (to update the iteration number between calls).
@@ -68,45 +141,59 @@ impl Instance {
 
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_options(store).await?)
+        let outcome = timeout(limit, guest.call_options(store)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
+        let limit = self.timeouts.iteration;
         let (guest, store) = self.guest();
-        Ok(guest.call_run_task(store, task).await?)
+        let outcome = timeout(limit, guest.call_run_task(store, task)).await;
+        self.settle(outcome, TrapKind::IterationTimeout, limit)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_on_test_start(store).await?)
+        let outcome = timeout(limit, guest.call_on_test_start(store)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-test-stop` with the final statistics.
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_on_test_stop(store, &snapshot).await?)
+        let outcome = timeout(limit, guest.call_on_test_stop(store, &snapshot)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_on_vu_start(store).await?)
+        let outcome = timeout(limit, guest.call_on_vu_start(store)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_on_vu_stop(store).await?)
+        let outcome = timeout(limit, guest.call_on_vu_stop(store)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-stats`.
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
+        let limit = self.timeouts.hook;
         let (guest, store) = self.guest();
-        Ok(guest.call_on_stats(store, &snapshot).await?)
+        let outcome = timeout(limit, guest.call_on_stats(store, &snapshot)).await;
+        self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 }

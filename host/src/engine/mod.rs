@@ -11,6 +11,7 @@ mod component;
 mod config;
 mod host;
 mod instance;
+mod sandbox;
 mod state;
 
 use std::sync::Arc;
@@ -20,7 +21,8 @@ use wasmtime::component::Linker;
 
 pub use component::{LoadError, Scenario, ScenarioInfo, Task};
 pub use config::EngineOptions;
-pub use instance::{Instance, Trap};
+pub use instance::{Instance, Timeouts, Trap};
+pub use sandbox::TrapKind;
 pub use state::{Identity, InstanceState, RunContext};
 
 /// The process's wasmtime engine with its linker and epoch ticker. Cheap to clone.

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host::output::GuestOutput;
+use super::instance::Timeouts;
+use super::sandbox::{CpuMeter, Limiter};
 use crate::config::HttpPlan;
 use crate::http::{Client, Session};
 use crate::runlog::{RunLog, Source};
@@ -34,6 +35,14 @@ pub struct RunContext {
     pub setup_data: Arc<OnceLock<Vec<u8>>>,
     /// Largest linear memory of an instance.
     pub max_memory_bytes: usize,
+    /// Guest CPU time one call may use.
+    pub cpu_per_call: Duration,
+    /// Wall-clock limits of iterations and hooks.
+    pub timeouts: Timeouts,
+    /// Largest request body a guest may send.
+    pub max_request_bytes: usize,
+    /// Most requests of one `batch`.
+    pub max_batch: usize,
     /// The scenario (and its tags) the instances' samples belong to.
     pub scope: Arc<Scope>,
     /// Record `http_req_duration_corrected`, with each VU's usual pace as the expected
@@ -87,6 +96,8 @@ pub(crate) struct HttpHost {
     pub base_url: Option<Url>,
     pub timeout: Duration,
     pub max_redirects: u32,
+    pub max_request_bytes: usize,
+    pub max_batch: usize,
     /// How late the running iteration started after it was due (open models): added to its
     /// requests' `http_req_duration`.
     pub start_lag: Duration,
@@ -123,7 +134,9 @@ pub struct InstanceState {
     pub(crate) vu: VuHost,
     pub(crate) metrics: MetricsHost,
     pub(crate) stats: StatsHost,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limiter: Limiter,
+    pub(crate) cpu: CpuMeter,
+    pub(crate) timeouts: Timeouts,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -147,6 +160,8 @@ impl InstanceState {
                 base_url: context.base_url.clone(),
                 timeout: context.http.timeout,
                 max_redirects: context.http.max_redirects,
+                max_request_bytes: context.max_request_bytes,
+                max_batch: context.max_batch,
                 start_lag: Duration::ZERO,
                 pacing: context.latency_correction.then(Pacing::default),
             },
@@ -166,10 +181,9 @@ impl InstanceState {
             stats: StatsHost {
                 collector: context.collector.clone(),
             },
-            limits: StoreLimitsBuilder::new()
-                .memory_size(context.max_memory_bytes)
-                .instances(32)
-                .build(),
+            limiter: Limiter::new(context.max_memory_bytes),
+            cpu: CpuMeter::new(context.cpu_per_call),
+            timeouts: context.timeouts,
             wasi,
             table: ResourceTable::new(),
         }
@@ -198,15 +212,23 @@ impl WasiView for InstanceState {
 impl RunContext {
     /// A context tied to no run: for calls like `options()` whose samples nobody reads.
     pub fn detached() -> Self {
+        let defaults = crate::config::Limits::default();
         Self {
             client: Client::new(Default::default()),
             collector: Collector::new(),
-            log: Arc::new(RunLog::new(64 << 10)),
+            log: Arc::new(RunLog::new(64 << 10, 64 << 10)),
             base_url: None,
             http: HttpPlan::default(),
             params: Arc::default(),
             setup_data: Arc::default(),
             max_memory_bytes: 64 << 20,
+            cpu_per_call: defaults.cpu_per_call,
+            timeouts: Timeouts {
+                iteration: defaults.iteration_timeout,
+                hook: defaults.hook_timeout,
+            },
+            max_request_bytes: defaults.max_request_bytes as usize,
+            max_batch: defaults.max_batch as usize,
             scope: Arc::default(),
             latency_correction: false,
         }

@@ -176,7 +176,7 @@ impl CsvFiles {
         let mut exceptions = create(&exceptions_path)?;
         write!(exceptions, "{EXCEPTIONS_HEADER}\r\n")?;
         for e in &s.iteration_errors {
-            let traceback = format!("in task {}", e.task);
+            let traceback = format!("{} in task {}", e.kind, e.task);
             write!(
                 exceptions,
                 "{},{},{},local\r\n",

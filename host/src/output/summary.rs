@@ -162,7 +162,11 @@ pub fn summary(report: &Report) -> String {
     if !s.iteration_errors.is_empty() {
         let _ = writeln!(out, "\n  Iteration errors");
         for e in s.iteration_errors.iter().take(20) {
-            let _ = writeln!(out, "  {:>9}  [{}] {}", e.count, e.task, e.message);
+            let _ = writeln!(
+                out,
+                "  {:>9}  [{}] {}: {}",
+                e.count, e.task, e.kind, e.message
+            );
         }
     }
     if !s.checks.is_empty() {

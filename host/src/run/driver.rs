@@ -9,7 +9,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::test_instance::TestInstance;
 use super::{Report, RunStatus, Shared};
-use crate::engine::{Engine, RunContext, Scenario};
+use crate::engine::{RunContext, Scenario, Timeouts};
 use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
 use crate::stats::{Scope, Snapshot};
@@ -47,16 +47,11 @@ pub(crate) fn finish(shared: &Shared, status: RunStatus) {
     shared.intervals().take();
 }
 
-pub(crate) async fn drive(
-    shared: Arc<Shared>,
-    engine: Engine,
-    scenario: Scenario,
-    pickers: Vec<TaskPicker>,
-) {
+pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<TaskPicker>) {
     let plan = &shared.plan;
     let context = RunContext {
         client: Client::new(ClientOptions {
-            max_body_bytes: plan.http.max_body_bytes,
+            max_body_bytes: plan.limits.max_response_bytes as usize,
             ..Default::default()
         }),
         collector: shared.collector.clone(),
@@ -65,7 +60,14 @@ pub(crate) async fn drive(
         http: plan.http.clone(),
         params: Arc::new(plan.params.clone()),
         setup_data: Arc::default(),
-        max_memory_bytes: engine.options().max_memory_bytes as usize,
+        max_memory_bytes: plan.limits.memory_bytes as usize,
+        cpu_per_call: plan.limits.cpu_per_call,
+        timeouts: Timeouts {
+            iteration: plan.limits.iteration_timeout,
+            hook: plan.limits.hook_timeout,
+        },
+        max_request_bytes: plan.limits.max_request_bytes as usize,
+        max_batch: plan.limits.max_batch as usize,
         scope: Arc::new(Scope {
             scenario: "test".into(),
             tags: Default::default(),
@@ -98,6 +100,20 @@ pub(crate) async fn drive(
         })
     };
 
+    // limits.runTimeout: the whole run, wall clock, then a graceful stop.
+    let run_timeout = plan.limits.run_timeout;
+    let deadline = (!run_timeout.is_zero()).then(|| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(run_timeout).await;
+            let message = format!(
+                "the run reached its time limit of {} (limits.runTimeout) and stops",
+                crate::config::format_duration(run_timeout)
+            );
+            shared.log.write(0, Level::Warn, Source::Host, &message);
+            shared.stop.send_replace(true);
+        })
+    });
     let (stats_sender, hooks) = test.spawn_on_stats();
     let ticker = tokio::spawn(close_intervals(shared.clone(), stats_sender));
 
@@ -130,6 +146,9 @@ pub(crate) async fn drive(
     }
     while scenarios.join_next().await.is_some() {}
     stopping.abort();
+    if let Some(deadline) = deadline {
+        deadline.abort();
+    }
     ticker.abort();
     // The ticker owned the on-stats sender: aborting it ends the hook task, awaited before
     // the final figures so the requests of a last on-stats call are in them.

@@ -113,6 +113,17 @@ pub enum StartError {
     /// The plan does not fit the scenario (an `exec` naming no task, all weights 0).
     #[error("{0}")]
     Mismatch(String),
+    /// The plan's memory limit is over what the engine's instances can have.
+    #[error(
+        "the plan allows {planned} bytes of memory per instance (limits.memoryBytes) but the \
+         engine was built for {engine}"
+    )]
+    MemoryLimit {
+        /// The plan's limit.
+        planned: u64,
+        /// The engine's.
+        engine: u64,
+    },
     /// The engine has fewer instance slots than the plan needs.
     #[error("the plan needs {needed} instances but the engine was built for {available}")]
     Capacity {
@@ -178,6 +189,13 @@ impl Run {
     /// Must be called within a tokio runtime.
     pub fn start(engine: &Engine, scenario: Scenario, plan: Plan) -> Result<RunHandle, StartError> {
         plan.validate()?;
+        let engine_memory = engine.options().max_memory_bytes;
+        if plan.limits.memory_bytes > engine_memory {
+            return Err(StartError::MemoryLimit {
+                planned: plan.limits.memory_bytes,
+                engine: engine_memory,
+            });
+        }
         let available = engine.options().max_instances;
         let needed = Self::instances_needed(&plan);
         if available > 0 && needed > available {
@@ -197,7 +215,10 @@ impl Run {
         collector.set_vus_max(plan.max_vus());
         let shared = Arc::new(Shared {
             info: scenario.info().clone(),
-            log: Arc::new(RunLog::new(plan.log_limit_bytes)),
+            log: Arc::new(RunLog::new(
+                plan.limits.log_bytes,
+                plan.limits.log_bytes_per_vu,
+            )),
             scenarios: plan.scenarios.iter().map(LiveScenario::new).collect(),
             aborted_by: std::sync::OnceLock::new(),
             plan,
@@ -210,12 +231,7 @@ impl Run {
             stop: watch::channel(false).0,
             report: watch::channel(None).0,
         });
-        let driver = tokio::spawn(driver::drive(
-            shared.clone(),
-            engine.clone(),
-            scenario,
-            pickers,
-        ));
+        let driver = tokio::spawn(driver::drive(shared.clone(), scenario, pickers));
         let supervised = shared.clone();
         tokio::spawn(async move {
             if let Err(err) = driver.await {

@@ -27,17 +27,18 @@ impl TestInstance {
     }
 
     async fn instance(&mut self) -> Result<&mut Instance, Trap> {
-        if self.instance.is_none() {
-            let identity = Identity {
-                vu: 0,
-                scenario: Arc::from("test"),
-            };
-            let state = InstanceState::new(&self.context, identity);
-            self.instance = Some(Instance::new(&self.scenario, state).await?);
-        }
-        self.instance.as_mut().ok_or_else(|| Trap {
-            message: "no test instance".into(),
-        })
+        let instance = match self.instance.take() {
+            Some(instance) => instance,
+            None => {
+                let identity = Identity {
+                    vu: 0,
+                    scenario: Arc::from("test"),
+                };
+                let state = InstanceState::new(&self.context, identity);
+                Instance::new(&self.scenario, state).await?
+            }
+        };
+        Ok(self.instance.insert(instance))
     }
 
     fn lost(&mut self, hook: &str, trap: &Trap) {

@@ -277,8 +277,9 @@ impl Collector {
         let mut iteration_errors: Vec<IterationError> = m
             .iteration_errors
             .iter()
-            .map(|((task, message), &count)| IterationError {
+            .map(|((task, kind, message), &count)| IterationError {
                 task: task.clone(),
+                kind: kind.clone(),
                 message: message.clone(),
                 count,
             })
@@ -355,9 +356,10 @@ impl Recorder {
         self.with(|m, scope, subs| m.record_iteration(outcome, duration, scope, subs));
     }
 
-    /// Records why an iteration of `task` failed.
-    pub fn iteration_error(&self, task: &str, message: &str) {
-        self.with(|m, _, _| m.record_iteration_error(task, message));
+    /// Records why an iteration of `task` failed: `kind` is `error` (the task returned
+    /// `err`) or a trap's kind (`trap`, `cpu-limit`, `memory-limit`, `iteration-timeout`).
+    pub fn iteration_error(&self, task: &str, kind: &str, message: &str) {
+        self.with(|m, _, _| m.record_iteration_error(task, kind, message));
     }
 
     /// Records a check's outcome; `tags` are the check's own.

@@ -225,8 +225,8 @@ pub(crate) struct Metrics {
     /// Checks: (passes, fails).
     pub checks: HashMap<String, (u64, u64)>,
     pub custom: HashMap<String, Custom>,
-    /// Failed iterations by (task, first line of the message).
-    pub iteration_errors: HashMap<(String, String), u64>,
+    /// Failed iterations by (task, kind, first line of the message).
+    pub iteration_errors: HashMap<(String, String, String), u64>,
     /// The request phases, in [`PHASE_METRICS`] order.
     pub phases: [Trend; 7],
     /// `http_req_duration_corrected`.
@@ -362,16 +362,17 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn record_iteration_error(&mut self, task: &str, message: &str) {
+    pub(crate) fn record_iteration_error(&mut self, task: &str, kind: &str, message: &str) {
         let first_line = message.lines().next().unwrap_or_default();
         let mut key = (
             task.to_owned(),
+            kind.to_owned(),
             first_line.chars().take(200).collect::<String>(),
         );
         if !self.iteration_errors.contains_key(&key)
             && self.iteration_errors.len() >= MAX_ITERATION_ERRORS
         {
-            key.1 = "(other errors)".to_owned();
+            key.2 = "(other errors)".to_owned();
         }
         *self.iteration_errors.entry(key).or_default() += 1;
     }

@@ -193,6 +193,9 @@ pub struct MetricStats {
 pub struct IterationError {
     /// The task that failed.
     pub task: String,
+    /// `error` (the task returned `err`), or the trap's kind: `trap`, `cpu-limit`,
+    /// `memory-limit`, `iteration-timeout`.
+    pub kind: String,
     /// First line of the error or trap message.
     pub message: String,
     /// Occurrences.

@@ -294,11 +294,15 @@ async fn live(
                 Ok(Ok(())) => recorder.iteration(IterationOutcome::Completed, took),
                 Ok(Err(message)) => {
                     recorder.iteration(IterationOutcome::Failed, took);
-                    recorder.iteration_error(task_name(run, task), &message);
+                    recorder.iteration_error(task_name(run, task), "error", &message);
                 }
                 Err(trap) => {
                     recorder.iteration(IterationOutcome::Failed, took);
-                    recorder.iteration_error(task_name(run, task), &trap.message);
+                    recorder.iteration_error(
+                        task_name(run, task),
+                        trap.kind.as_str(),
+                        &trap.message,
+                    );
                     log(
                         Level::Warn,
                         format!("VU {id} trapped, starting it over: {trap}"),

@@ -52,6 +52,13 @@ impl HttpHost {
         let http_method = method
             .clone()
             .map_err(|()| invalid(format!("bad method {:?}", request.method)))?;
+        if request.body.len() > self.max_request_bytes {
+            return Err(invalid(format!(
+                "the request body has {} bytes, over the run's limit of {} (limits.maxRequestBytes)",
+                request.body.len(),
+                self.max_request_bytes
+            )));
+        }
         let name = request.name.unwrap_or_else(|| self.default_name(&url));
         let expected = ExpectedStatuses::new(
             request
@@ -235,7 +242,24 @@ impl Host for HttpHost {
             Vec::with_capacity(requests.len());
         let mut labels = Vec::with_capacity(requests.len());
         let mut ready = Vec::new();
-        for request in requests {
+        let allowed = self.max_batch;
+        for (index, request) in requests.into_iter().enumerate() {
+            if index >= allowed {
+                // Past the VU's concurrency limit: refused, counted under its own row.
+                let label = Label {
+                    method: parse_method(&request.method).unwrap_or(http::Method::GET),
+                    name: request.name.unwrap_or(request.url),
+                    tags: tag_pairs(request.tags),
+                };
+                let message =
+                    format!("a VU may have {allowed} requests in flight at once (limits.maxBatch)");
+                labels.push(label);
+                results.push(Some(Err(HttpError::new(
+                    ErrorKind::TooManyRequests,
+                    message,
+                ))));
+                continue;
+            }
             match self.prepare(request) {
                 Ok((request, label)) => {
                     ready.push(request);

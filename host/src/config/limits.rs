@@ -1,0 +1,119 @@
+//! The sandbox's limits for one run: what a scenario may consume before it costs it a
+//! counted failure. Each has a default; a plan (and, in server mode, a tenant's caps) can
+//! change it. `docs/security.md` lists them.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use super::duration::serde_text;
+
+/// Limits of one run. Field names are the plan document's (`"limits": {"cpuPerCall": "5s"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Limits {
+    /// Guest CPU time one call may use (an iteration, a hook), time spent waiting on the host
+    /// (requests, sleeps) not counted. Past it the call traps with `cpu-limit`. `0s` turns
+    /// the meter off (a guest computing still yields to others every 10 ms).
+    #[serde(with = "serde_text")]
+    pub cpu_per_call: Duration,
+    /// Linear memory of one instance, in bytes. Growing past it fails (the guest may handle
+    /// that); a trap that follows counts as `memory-limit`.
+    pub memory_bytes: u64,
+    /// Wall-clock time of one iteration, requests and sleeps included; past it the iteration
+    /// fails with `iteration-timeout` and the VU starts over.
+    #[serde(with = "serde_text")]
+    pub iteration_timeout: Duration,
+    /// Wall-clock time of one hook call (`on-vu-start`, `on-test-start`, ...).
+    #[serde(with = "serde_text")]
+    pub hook_timeout: Duration,
+    /// Wall-clock time of the whole run; past it the run stops (gracefully). `0s`: no limit.
+    #[serde(with = "serde_text")]
+    pub run_timeout: Duration,
+    /// Bytes of log text kept for the run; further lines are dropped and counted.
+    pub log_bytes: u64,
+    /// Bytes of log text one VU may write over the run; further lines are dropped and counted.
+    pub log_bytes_per_vu: u64,
+    /// Largest response body handed to a guest; a larger one fails with `body-too-large`.
+    pub max_response_bytes: u64,
+    /// Largest request body a guest may send; a larger one fails with `invalid-request`.
+    pub max_request_bytes: u64,
+    /// Most requests one VU may have in flight at once (a `batch`); past it the extra ones
+    /// fail with `too-many-requests`.
+    pub max_batch: u32,
+    /// Most VUs of the run, all scenarios together.
+    #[serde(rename = "maxVUs")]
+    pub max_vus: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            cpu_per_call: Duration::from_secs(5),
+            memory_bytes: 64 << 20,
+            iteration_timeout: Duration::from_secs(120),
+            hook_timeout: Duration::from_secs(60),
+            run_timeout: Duration::ZERO,
+            log_bytes: 10 << 20,
+            log_bytes_per_vu: 1 << 20,
+            max_response_bytes: 16 << 20,
+            max_request_bytes: 16 << 20,
+            max_batch: 64,
+            max_vus: 50_000,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks that every limit leaves room to run; the message says what to change.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(format!("limits: {message}")));
+        if !self.cpu_per_call.is_zero() && self.cpu_per_call < Duration::from_millis(10) {
+            return invalid(
+                "cpuPerCall must be at least 10ms (the CPU clock ticks every 10ms), or 0s for \
+                 no limit"
+                    .into(),
+            );
+        }
+        if self.memory_bytes < 1 << 20 {
+            return invalid(format!(
+                "memoryBytes {} is under 1 MiB; a guest needs at least that",
+                self.memory_bytes
+            ));
+        }
+        for (name, value) in [
+            ("iterationTimeout", self.iteration_timeout),
+            ("hookTimeout", self.hook_timeout),
+        ] {
+            if value.is_zero() {
+                return invalid(format!("{name} must be longer than 0s"));
+            }
+        }
+        if self.max_batch == 0 || self.max_vus == 0 {
+            return invalid("maxBatch and maxVUs must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_with_defaults_for_what_is_left_out() {
+        let limits: Limits =
+            serde_json::from_str(r#"{"cpuPerCall": "200ms", "maxVUs": 10}"#).unwrap();
+        assert_eq!(limits.cpu_per_call, Duration::from_millis(200));
+        assert_eq!(limits.max_vus, 10);
+        assert_eq!(limits.memory_bytes, Limits::default().memory_bytes);
+        assert!(serde_json::from_str::<Limits>(r#"{"cpu": "1s"}"#).is_err());
+        let tiny = Limits {
+            cpu_per_call: Duration::from_millis(1),
+            ..Limits::default()
+        };
+        let err = tiny.validate().unwrap_err().to_string();
+        assert!(err.contains("cpuPerCall must be at least 10ms"), "{err}");
+    }
+}
