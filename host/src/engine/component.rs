@@ -87,6 +87,8 @@ pub struct ScenarioInfo {
 pub struct Scenario {
     pub(crate) pre: WorldPre<InstanceState>,
     info: Arc<ScenarioInfo>,
+    /// The engine's epoch ticks, for metering guest CPU time.
+    pub(crate) ticks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Scenario {
@@ -179,6 +181,7 @@ impl Engine {
             .map_err(|err| LoadError::Incompatible(format!("{err:#}")))?;
         let mut scenario = Scenario {
             pre,
+            ticks: self.inner.ticks.clone(),
             info: Arc::new(ScenarioInfo {
                 hash,
                 size: bytes.len(),

@@ -64,8 +64,9 @@ pub struct Instance {
 
 impl Instance {
     /// Instantiates `scenario` with `state` as the store's data.
-    pub async fn new(scenario: &Scenario, state: InstanceState) -> Result<Self, Trap> {
+    pub async fn new(scenario: &Scenario, mut state: InstanceState) -> Result<Self, Trap> {
         let timeouts = state.timeouts;
+        state.cpu.set_ticks(scenario.ticks.clone());
         let mut store = Store::new(scenario.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         if store.data().cpu.enabled() {

@@ -15,6 +15,7 @@ mod sandbox;
 mod state;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
@@ -35,6 +36,9 @@ struct Inner {
     wasmtime: wasmtime::Engine,
     linker: Linker<InstanceState>,
     options: EngineOptions,
+    /// Epoch ticks so far: the clock guest CPU time is metered on (an atomic load per
+    /// guest/host transition, where a clock read would cost tens of nanoseconds).
+    ticks: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -54,12 +58,14 @@ impl Engine {
         host::add_to_linker(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link host interfaces")?;
-        start_epoch_ticker(&wasmtime);
+        let ticks = Arc::new(AtomicU64::new(0));
+        start_epoch_ticker(&wasmtime, ticks.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 wasmtime,
                 linker,
                 options,
+                ticks,
             }),
         })
     }
@@ -70,13 +76,14 @@ impl Engine {
     }
 }
 
-/// Advances the epoch every tick until the engine is dropped.
-fn start_epoch_ticker(engine: &wasmtime::Engine) {
+/// Advances the epoch (and `ticks`) every tick until the engine is dropped.
+fn start_epoch_ticker(engine: &wasmtime::Engine, ticks: Arc<AtomicU64>) {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("loadwright-epoch".into())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
+                ticks.fetch_add(1, Ordering::Relaxed);
                 engine.increment_epoch();
                 drop(engine);
                 std::thread::sleep(config::EPOCH_TICK);

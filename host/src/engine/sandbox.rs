@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::{CallHook, ResourceLimiter, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+
+use super::config::EPOCH_TICK;
 
 /// Why a guest call did not return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -40,62 +42,75 @@ impl TrapKind {
     }
 }
 
-/// The guest's CPU time in the current call: the time spent running guest code, counted
-/// from entering wasm (or coming back from a host call) to leaving it (or calling the
-/// host). Waiting on the host, and being descheduled at an epoch yield, do not count.
+/// Marks "guest code is not running" in [`CpuMeter::running_since`].
+const NOT_RUNNING: u64 = u64::MAX;
+
+/// The guest's CPU time in the current call, in epoch ticks: counted from entering wasm (or
+/// coming back from a host call) to leaving it (or calling the host). Waiting on the host,
+/// and being descheduled at an epoch yield, do not count.
+///
+/// Ticks are 10 ms, so one stretch counts whole ticks passed during it: a 3 ms stretch
+/// counts 1 tick three times out of ten, which is right on average, and costs one atomic
+/// load where reading a clock would cost tens of nanoseconds per guest/host transition.
 #[derive(Debug)]
 pub(crate) struct CpuMeter {
-    budget: Duration,
-    used: Duration,
-    base: Instant,
-    /// Nanoseconds after `base` when guest code last started running, plus one; 0 when it
-    /// is not running. Shared with the future that resumes the guest after a yield.
+    /// Budget in ticks; 0 for no limit.
+    budget: u64,
+    used: u64,
+    /// The engine's tick counter.
+    ticks: Arc<AtomicU64>,
+    /// The tick when guest code last started running, or [`NOT_RUNNING`]. Shared with the
+    /// future that resumes the guest after a yield.
     running_since: Arc<AtomicU64>,
     /// Set when the budget ran out.
     exhausted: bool,
 }
 
 impl CpuMeter {
-    pub(crate) fn new(budget: Duration) -> Self {
+    /// A meter of `budget` (rounded up to whole ticks) on the tick counter `ticks`.
+    pub(crate) fn new(budget: Duration, ticks: Arc<AtomicU64>) -> Self {
         Self {
-            budget,
-            used: Duration::ZERO,
-            base: Instant::now(),
-            running_since: Arc::new(AtomicU64::new(0)),
+            budget: budget.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64,
+            used: 0,
+            ticks,
+            running_since: Arc::new(AtomicU64::new(NOT_RUNNING)),
             exhausted: false,
         }
     }
 
-    fn now(&self) -> u64 {
-        self.base.elapsed().as_nanos() as u64 + 1
+    /// Meters on `ticks` (the engine's counter the instance runs under).
+    pub(crate) fn set_ticks(&mut self, ticks: Arc<AtomicU64>) {
+        self.ticks = ticks;
     }
 
     /// Whether there is a budget to meter (`cpuPerCall` is not `0s`).
     pub(crate) fn enabled(&self) -> bool {
-        !self.budget.is_zero()
+        self.budget > 0
     }
 
     /// Starts a new call with a full budget.
     pub(crate) fn start_call(&mut self) {
-        self.used = Duration::ZERO;
+        self.used = 0;
         self.exhausted = false;
     }
 
     fn start(&self) {
-        self.running_since.store(self.now(), Ordering::Relaxed);
+        let now = self.ticks.load(Ordering::Relaxed);
+        self.running_since.store(now, Ordering::Relaxed);
     }
 
-    /// Adds the running stretch to the time used; an error once the budget is spent.
+    /// Adds the running stretch to the ticks used; an error once the budget is spent.
     fn stop(&mut self) -> wasmtime::Result<()> {
-        let since = self.running_since.swap(0, Ordering::Relaxed);
-        if since != 0 {
-            self.used += Duration::from_nanos(self.now().saturating_sub(since));
+        let since = self.running_since.swap(NOT_RUNNING, Ordering::Relaxed);
+        if since != NOT_RUNNING {
+            self.used += self.ticks.load(Ordering::Relaxed).saturating_sub(since);
         }
         if self.used > self.budget {
             self.exhausted = true;
+            let budget = Duration::from_nanos(self.budget * EPOCH_TICK.as_nanos() as u64);
             return Err(wasmtime::Error::msg(format!(
                 "the guest used more than {} ms of CPU in one call (limits.cpuPerCall)",
-                self.budget.as_millis()
+                budget.as_millis()
             )));
         }
         Ok(())
@@ -116,12 +131,12 @@ impl CpuMeter {
     /// yield to other VUs, and start counting again when the guest resumes.
     pub(crate) fn on_epoch(&mut self) -> wasmtime::Result<UpdateDeadline> {
         self.stop()?;
-        let (running_since, base) = (self.running_since.clone(), self.base);
+        let (running_since, ticks) = (self.running_since.clone(), self.ticks.clone());
         Ok(UpdateDeadline::YieldCustom(
             1,
             Box::pin(async move {
                 tokio::task::yield_now().await;
-                running_since.store(base.elapsed().as_nanos() as u64 + 1, Ordering::Relaxed);
+                running_since.store(ticks.load(Ordering::Relaxed), Ordering::Relaxed);
             }),
         ))
     }
@@ -208,24 +223,46 @@ mod tests {
 
     #[test]
     fn only_running_stretches_count_against_the_budget() {
-        let mut meter = CpuMeter::new(Duration::from_millis(30));
+        let ticks = Arc::new(AtomicU64::new(0));
+        let tick = |n: u64| {
+            ticks.fetch_add(n, Ordering::Relaxed);
+        };
+        let mut meter = CpuMeter::new(Duration::from_millis(30), ticks.clone());
         meter.start_call();
-        for _ in 0..5 {
+        for _ in 0..3 {
             meter.on_call_hook(CallHook::CallingWasm).unwrap();
-            std::thread::sleep(Duration::from_millis(2));
+            tick(1);
             meter.on_call_hook(CallHook::CallingHost).unwrap();
-            // Time waiting on the host is not the guest's.
-            std::thread::sleep(Duration::from_millis(20));
+            // Ticks while waiting on the host are not the guest's.
+            tick(50);
             meter.on_call_hook(CallHook::ReturningFromHost).unwrap();
             meter.on_call_hook(CallHook::ReturningFromWasm).unwrap();
         }
-        assert!(!meter.exhausted(), "about 10 ms of guest time in 110 ms");
+        assert!(!meter.exhausted(), "3 ticks of guest time out of 153");
         meter.on_call_hook(CallHook::CallingWasm).unwrap();
-        std::thread::sleep(Duration::from_millis(25));
+        tick(1);
         let err = meter.on_call_hook(CallHook::CallingHost).unwrap_err();
-        assert!(err.to_string().contains("limits.cpuPerCall"), "{err}");
+        assert!(err.to_string().contains("30 ms of CPU"), "{err}");
         assert!(meter.exhausted());
         meter.start_call();
         assert!(!meter.exhausted(), "the next call has a full budget");
+    }
+
+    #[test]
+    fn an_epoch_yield_charges_the_stretch_and_not_the_wait() {
+        let ticks = Arc::new(AtomicU64::new(0));
+        let mut meter = CpuMeter::new(Duration::from_millis(20), ticks.clone());
+        meter.start_call();
+        meter.on_call_hook(CallHook::CallingWasm).unwrap();
+        ticks.fetch_add(1, Ordering::Relaxed);
+        assert!(meter.on_epoch().is_ok(), "1 tick of 2");
+        // Descheduled for 10 ticks; resumed (the yield future ran) at tick 11.
+        ticks.fetch_add(10, Ordering::Relaxed);
+        meter.start();
+        ticks.fetch_add(1, Ordering::Relaxed);
+        assert!(meter.on_epoch().is_ok(), "2 ticks of 2");
+        meter.start();
+        ticks.fetch_add(1, Ordering::Relaxed);
+        assert!(meter.on_epoch().is_err(), "3 ticks: over");
     }
 }

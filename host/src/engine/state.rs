@@ -182,7 +182,8 @@ impl InstanceState {
                 collector: context.collector.clone(),
             },
             limiter: Limiter::new(context.max_memory_bytes),
-            cpu: CpuMeter::new(context.cpu_per_call),
+            // The tick counter is the engine's, set when the instance is created.
+            cpu: CpuMeter::new(context.cpu_per_call, Arc::default()),
             timeouts: context.timeouts,
             wasi,
             table: ResourceTable::new(),
