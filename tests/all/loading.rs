@@ -97,3 +97,39 @@ async fn a_plan_naming_a_task_the_scenario_lacks_is_refused_at_start() {
         Ok(_) => panic!("the run started"),
     }
 }
+
+#[tokio::test]
+async fn a_component_over_the_size_or_complexity_caps_is_refused_before_compiling() {
+    use loadwright_host::engine::{Engine, EngineOptions, LoadLimits};
+
+    let bytes = std::fs::read(guests::HELLO).expect("read hello");
+    let with = |limits: LoadLimits| {
+        Engine::new(EngineOptions {
+            load_limits: limits,
+            ..Default::default()
+        })
+        .expect("engine")
+    };
+    let defaults = LoadLimits::default();
+    let small = with(LoadLimits {
+        max_bytes: 1000,
+        ..defaults
+    });
+    match small.load(&bytes).await {
+        Err(LoadError::TooLarge { what, value, limit }) => {
+            assert_eq!((what, value, limit), ("bytes", bytes.len() as u64, 1000));
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    let simple = with(LoadLimits {
+        max_functions: 10,
+        ..defaults
+    });
+    let err = simple.load(&bytes).await.err().expect("refused");
+    assert!(
+        err.to_string().contains("functions, over the limit of 10"),
+        "{err}"
+    );
+    // Every test guest and example fits the default caps (the other tests load them).
+    assert!(with(defaults).load(&bytes).await.is_ok());
+}

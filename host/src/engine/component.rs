@@ -10,6 +10,7 @@ use wasmtime::component::types::ComponentItem;
 
 use super::Engine;
 use super::bindings::{EXPORT, PACKAGE, WorldPre};
+use super::config::LoadLimits;
 use super::host::ALLOWED_WASI;
 use super::instance::Instance;
 use super::state::{Identity, InstanceState, RunContext};
@@ -33,6 +34,16 @@ pub enum LoadError {
     /// Malformed or failed to compile.
     #[error("invalid component: {0}")]
     Invalid(String),
+    /// Larger or more complex than the host takes.
+    #[error("the component has {value} {what}, over the limit of {limit}; make it smaller")]
+    TooLarge {
+        /// What was counted: `bytes`, `functions`, `memories`.
+        what: &'static str,
+        /// How many it has.
+        value: u64,
+        /// How many are allowed.
+        limit: u64,
+    },
     /// Does not export our `scenario` interface.
     #[error(
         "this component does not export `{EXPORT}`, so it is not a Loadwright scenario (it \
@@ -118,6 +129,34 @@ fn kind_of(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// Refuses a component over the size and complexity caps, before the costly compile.
+fn check_shape(bytes: &[u8], limits: &LoadLimits) -> Result<(), LoadError> {
+    let too_large = |what, value: u64, limit: u64| {
+        if value > limit {
+            Err(LoadError::TooLarge { what, value, limit })
+        } else {
+            Ok(())
+        }
+    };
+    too_large("bytes", bytes.len() as u64, limits.max_bytes as u64)?;
+    let (mut functions, mut memories) = (0u64, 0u64);
+    // `parse_all` walks nested modules and components too.
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|err| LoadError::Invalid(err.to_string()))? {
+            wasmparser::Payload::FunctionSection(section) => {
+                functions += u64::from(section.count());
+                too_large("functions", functions, u64::from(limits.max_functions))?;
+            }
+            wasmparser::Payload::MemorySection(section) => {
+                memories += u64::from(section.count());
+                too_large("memories", memories, u64::from(limits.max_memories))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_imports(
     engine: &wasmtime::Engine,
     component: &Component,
@@ -162,6 +201,7 @@ impl Engine {
     /// the cached compilation), and reads its options.
     pub async fn load(&self, bytes: &[u8]) -> Result<Scenario, LoadError> {
         kind_of(bytes)?;
+        check_shape(bytes, &self.inner.options.load_limits)?;
         let hash = format!("{:x}", Sha256::digest(bytes));
         let component = {
             let engine = self.clone();

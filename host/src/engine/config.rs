@@ -27,6 +27,33 @@ pub struct EngineOptions {
     pub max_memory_bytes: u64,
     /// Directory of precompiled components, keyed by content hash; `None` compiles every load.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Caps on a component's size and shape, checked before compiling it.
+    pub load_limits: LoadLimits,
+}
+
+/// What a component may be, checked before it is compiled (compiling is the costly step a
+/// hostile upload would aim at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Bytes of the component file.
+    pub max_bytes: usize,
+    /// Functions defined in all its core modules together.
+    pub max_functions: u32,
+    /// Linear memories defined in all its core modules together.
+    pub max_memories: u32,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        Self {
+            // A Rust scenario is 0.1 to 1 MB, a Go one about 3 MB.
+            max_bytes: 32 << 20,
+            // A Go scenario defines about 8 000.
+            max_functions: 100_000,
+            // The pool gives each component 2 (see `wasmtime_config`).
+            max_memories: 2,
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -35,6 +62,7 @@ impl Default for EngineOptions {
             max_instances: 0,
             max_memory_bytes: 64 << 20,
             cache_dir: None,
+            load_limits: LoadLimits::default(),
         }
     }
 }

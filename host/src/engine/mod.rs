@@ -21,7 +21,7 @@ use anyhow::Context as _;
 use wasmtime::component::Linker;
 
 pub use component::{LoadError, Scenario, ScenarioInfo, Task};
-pub use config::EngineOptions;
+pub use config::{EngineOptions, LoadLimits};
 pub use instance::{Instance, Timeouts, Trap};
 pub use sandbox::TrapKind;
 pub use state::{Identity, InstanceState, RunContext};
