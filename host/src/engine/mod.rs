@@ -11,6 +11,7 @@ mod component;
 mod config;
 mod host;
 mod instance;
+mod mappings;
 mod sandbox;
 mod state;
 
@@ -23,6 +24,7 @@ use wasmtime::component::Linker;
 pub use component::{LoadError, Scenario, ScenarioInfo, Task};
 pub use config::{EngineOptions, LoadLimits};
 pub use instance::{Instance, Timeouts, Trap};
+pub use mappings::MappingLimit;
 pub use sandbox::TrapKind;
 pub use state::{Identity, InstanceState, RunContext};
 
@@ -44,13 +46,15 @@ struct Inner {
 impl Engine {
     /// Builds the engine and starts its epoch ticker.
     pub fn new(options: EngineOptions) -> anyhow::Result<Self> {
+        if options.max_instances > 0 {
+            mappings::check_system(options.max_instances)?;
+        }
         let config = config::wasmtime_config(&options);
         let wasmtime = wasmtime::Engine::new(&config)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
-                    "failed to create the WebAssembly engine for {} instances (on Linux, a large \
-                 pool may need a higher vm.max_map_count: sysctl -w vm.max_map_count=1048576)",
+                    "failed to create the WebAssembly engine for {} instances",
                     options.max_instances
                 )
             })?;
