@@ -221,7 +221,9 @@ impl Host for HttpHost {
         let result = match self.prepare(request) {
             Ok((request, label)) => {
                 let expected = self.pace();
-                let result = self.client.send(&mut self.session, request).await;
+                // Boxed: the request's state lives on the heap while in flight, not on the VU's
+                // fiber stack, whose touched pages stay resident for the VU's whole life.
+                let result = Box::pin(self.client.send(&mut self.session, request)).await;
                 self.record(&label, &result, expected);
                 result
             }

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Memory per idle VU and VUs instantiated per second, for the `hello` guest.
+
+For each VU count, runs the release host: every VU fetches `/` once from the demo target
+(served by a separate `host target` process, so its connections are not counted), then
+sleeps (think_ms = 10 min), so all are parked in a `sleep` with a kept-alive connection. The stats stream (NDJSON,
+100 ms intervals) says when the last VU is up; then the host's resident memory is read.
+Memory per VU is the growth over a run of 100 VUs, divided by the extra VUs.
+
+Usage: bench/vus.py [--counts 1000,10000,50000]
+A pool of N VUs needs about 7 N memory mappings: past vm.max_map_count (65 530 by default)
+the host refuses to start and says which sysctl to run; as root this script runs it.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = ROOT / "target/release/host"
+HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def ensure_map_count(vus):
+    needed = vus * 7 + 10_000
+    with open("/proc/sys/vm/max_map_count") as f:
+        current = int(f.read())
+    if current >= needed:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"{vus} VUs need vm.max_map_count >= {needed} (now {current}); run as root, "
+                 f"or: sysctl -w vm.max_map_count={needed}")
+    subprocess.run(["sysctl", "-q", "-w", f"vm.max_map_count={needed}"], check=True)
+
+
+def measure(vus, target):
+    """(RSS KiB with all VUs parked, seconds to bring them up)."""
+    ensure_map_count(vus)
+    with tempfile.TemporaryDirectory() as tmp:
+        stream = Path(tmp) / "intervals.ndjson"
+        argv = [str(HOST), "run", str(HELLO), "--host", target, "-q", "--vus", str(vus),
+                "--duration", "10m", "--param", "think_ms=600000", "--graceful-stop", "0s",
+                "--stats-interval", "100ms", "--out", f"ndjson={stream}"]
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ramp, first = None, None
+        deadline = time.monotonic() + 300
+        try:
+            while ramp is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                if process.poll() is not None:
+                    sys.exit(process.stderr.read().decode(errors="replace"))
+                for line in stream.read_text().splitlines() if stream.exists() else []:
+                    interval = json.loads(line)
+                    if first is None and interval["vus"] > 0:
+                        # The interval the first VUs came up in.
+                        first = interval["elapsed"] - interval["length"]
+                    # Every VU is up and has sent its request: all are parked.
+                    if interval["vus"] >= vus and interval["total_requests"] >= vus:
+                        ramp = interval["elapsed"] - (first or 0.0)
+                        break
+            time.sleep(2)
+            rss = rss_kib(process.pid)
+        finally:
+            process.terminate()
+            process.wait()
+    if ramp is None:
+        sys.exit(f"{vus} VUs did not come up in 300 s")
+    return rss, ramp
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--counts", default="1000,10000,50000")
+    args = parser.parse_args()
+    if not HOST.exists() or not HELLO.exists():
+        sys.exit("build first: cargo build --release -p loadwright-host, and the examples")
+    port = 18181
+    target = subprocess.Popen([str(HOST), "target", "--listen", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        run(args, f"http://127.0.0.1:{port}")
+    finally:
+        target.terminate()
+
+
+def run(args, target):
+    base_rss, _ = measure(100, target)
+    print(f"{'VUs':>7} {'RSS MiB':>9} {'KiB/VU':>8} {'ramp s':>7} {'VUs/s':>9}  (ramp to 0.1 s)")
+    print(f"{100:>7} {base_rss / 1024:>9.1f}")
+    for vus in [int(c) for c in args.counts.split(",")]:
+        rss, ramp = measure(vus, target)
+        per_vu = (rss - base_rss) / (vus - 100)
+        print(f"{vus:>7} {rss / 1024:>9.1f} {per_vu:>8.1f} {ramp:>7.2f} {vus / ramp:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
