@@ -7,7 +7,9 @@ sleeps (think_ms = 10 min), so all are parked in a `sleep` with a kept-alive con
 100 ms intervals) says when the last VU is up; then the host's resident memory is read.
 Memory per VU is the growth over a run of 100 VUs, divided by the extra VUs.
 
-Usage: bench/vus.py [--counts 1000,10000,50000]
+Usage: bench/vus.py [--counts 1000,10000,50000] [--closed]
+With --closed (or when the open-file limit cannot give each VU a connection), the VUs'
+request goes to a closed port and they park without a connection.
 A pool of N VUs needs about 7 N memory mappings: past vm.max_map_count (65 530 by default)
 the host refuses to start and says which sysctl to run; as root this script runs it.
 """
@@ -15,6 +17,7 @@ the host refuses to start and says which sysctl to run; as root this script runs
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,6 +47,19 @@ def ensure_map_count(vus):
         sys.exit(f"{vus} VUs need vm.max_map_count >= {needed} (now {current}); run as root, "
                  f"or: sysctl -w vm.max_map_count={needed}")
     subprocess.run(["sysctl", "-q", "-w", f"vm.max_map_count={needed}"], check=True)
+
+
+def enough_files(wanted):
+    """Lets this process's children open `wanted` files (each VU keeps one connection, and
+    the target one per VU): raises the limit to that (root may raise the hard limit too),
+    else to the hard limit. Returns the limit set."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+        return wanted
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
 
 
 def measure(vus, target):
@@ -84,9 +100,19 @@ def measure(vus, target):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--counts", default="1000,10000,50000")
+    parser.add_argument("--closed", action="store_true",
+                        help="point the VUs at a closed port: no connection per VU")
     args = parser.parse_args()
     if not HOST.exists() or not HELLO.exists():
         sys.exit("build first: cargo build --release -p loadwright-host, and the examples")
+    counts = [int(c) for c in args.counts.split(",")]
+    files = enough_files(max(counts) + 1000)
+    if args.closed or max(counts) + 1000 > files:
+        # Without enough file descriptors for a connection per VU, every VU's request is
+        # refused (nothing listens on port 9) and it parks with no connection.
+        print(f"VUs keep no connection (open files allowed: {files})")
+        run(args, "http://127.0.0.1:9")
+        return
     port = 18181
     target = subprocess.Popen([str(HOST), "target", "--listen", f"127.0.0.1:{port}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,11 +12,12 @@ struct Hello;
 
 impl Scenario for Hello {
     fn run(&mut self) -> Result<()> {
-        let response = get("/").send()?;
-        check("status is 200", response.status() == 200);
+        let response = get("/").send();
+        // Think time follows the request whether it worked or not.
         if let Some(think) = vu::param("think_ms").and_then(|ms| ms.parse().ok()) {
             sleep(Duration::from_millis(think));
         }
+        check("status is 200", response?.status() == 200);
         Ok(())
     }
 }
