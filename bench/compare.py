@@ -13,11 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = ROOT / "target/release/host"
-HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
+from artifacts import HELLO, HOST, ROOT
 
 
 def pinned(core, argv):

@@ -12,19 +12,8 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = ROOT / "target/release/host"
-HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from artifacts import HELLO, HOST, require_built, rss_kib
 
 
 def main():
@@ -33,8 +22,7 @@ def main():
     parser.add_argument("--interval-ms", type=int, default=100)
     parser.add_argument("--rate", type=int, default=2000)
     args = parser.parse_args()
-    if not HOST.exists() or not HELLO.exists():
-        sys.exit("build first: cargo build --release -p loadwright-host, and the examples")
+    require_built()
     argv = [
         str(HOST), "run", str(HELLO), "--target-demo", "-q",
         "--rate", str(args.rate), "--vus", "20", "--max-vus", "200",

@@ -24,17 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = ROOT / "target/release/host"
-HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from artifacts import HELLO, HOST, require_built, rss_kib
 
 
 def ensure_map_count(vus):
@@ -103,8 +93,7 @@ def main():
     parser.add_argument("--closed", action="store_true",
                         help="point the VUs at a closed port: no connection per VU")
     args = parser.parse_args()
-    if not HOST.exists() or not HELLO.exists():
-        sys.exit("build first: cargo build --release -p loadwright-host, and the examples")
+    require_built()
     counts = [int(c) for c in args.counts.split(",")]
     files = enough_files(max(counts) + 1000)
     if args.closed or max(counts) + 1000 > files:

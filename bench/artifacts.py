@@ -1,0 +1,29 @@
+"""What the benchmarks run and measure: the release host, the hello example, and a
+process's resident memory."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = ROOT / "target/release/host"
+HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
+
+
+def require_built():
+    """Exits with what to do when the host or the example is not built."""
+    if not HOST.exists() or not HELLO.exists():
+        sys.exit("build first: bench/run.sh does, or cargo build --release -p loadwright-host "
+                 "and the examples (cd guest-examples && cargo build --release --target "
+                 "wasm32-wasip2 --target-dir ../target/wasm)")
+
+
+def rss_kib(pid):
+    """The resident memory of process `pid`, in KiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
