@@ -91,6 +91,17 @@ impl RunHandle {
         }
     }
 
+    /// Sets the status to `to` if it is `from` (a stop may have moved it on meanwhile).
+    fn move_status(&self, from: RunStatus, to: RunStatus) {
+        self.shared.status.send_if_modified(|status| {
+            let moved = *status == from;
+            if moved {
+                *status = to;
+            }
+            moved
+        });
+    }
+
     /// The run's scenarios and whether each can be adjusted.
     pub fn live_scenarios(&self) -> &[LiveScenario] {
         &self.shared.scenarios
@@ -130,13 +141,7 @@ impl RunHandle {
     pub fn pause(&self) -> Result<bool, ControlError> {
         self.require_live()?;
         let paused = self.shared.clock.pause();
-        self.shared.status.send_if_modified(|status| {
-            let running = *status == RunStatus::Running;
-            if running {
-                *status = RunStatus::Paused;
-            }
-            running
-        });
+        self.move_status(RunStatus::Running, RunStatus::Paused);
         Ok(paused)
     }
 
@@ -144,13 +149,7 @@ impl RunHandle {
     pub fn resume(&self) -> Result<bool, ControlError> {
         self.require_live()?;
         let resumed = self.shared.clock.resume();
-        self.shared.status.send_if_modified(|status| {
-            let paused = *status == RunStatus::Paused;
-            if paused {
-                *status = RunStatus::Running;
-            }
-            paused
-        });
+        self.move_status(RunStatus::Paused, RunStatus::Running);
         Ok(resumed)
     }
 
