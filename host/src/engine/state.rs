@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::host::output::GuestOutput;
 use super::instance::Timeouts;
 use super::sandbox::{CpuMeter, Limiter};
-use crate::config::HttpPlan;
+use crate::config::{HttpPlan, Limits};
 use crate::http::{Client, Session};
 use crate::runlog::{RunLog, Source};
 use crate::stats::{Collector, Recorder, Scope};
@@ -33,16 +33,8 @@ pub struct RunContext {
     pub params: Arc<BTreeMap<String, String>>,
     /// What `on-test-start` returned, once it has.
     pub setup_data: Arc<OnceLock<Vec<u8>>>,
-    /// Largest linear memory of an instance.
-    pub max_memory_bytes: usize,
-    /// Guest CPU time one call may use.
-    pub cpu_per_call: Duration,
-    /// Wall-clock limits of iterations and hooks.
-    pub timeouts: Timeouts,
-    /// Largest request body a guest may send.
-    pub max_request_bytes: usize,
-    /// Most requests of one `batch`.
-    pub max_batch: usize,
+    /// The sandbox's limits (memory, CPU, timeouts, body sizes, batch).
+    pub limits: Limits,
     /// The scenario (and its tags) the instances' samples belong to.
     pub scope: Arc<Scope>,
     /// Record `http_req_duration_corrected`, with each VU's usual pace as the expected
@@ -160,8 +152,8 @@ impl InstanceState {
                 base_url: context.base_url.clone(),
                 timeout: context.http.timeout,
                 max_redirects: context.http.max_redirects,
-                max_request_bytes: context.max_request_bytes,
-                max_batch: context.max_batch,
+                max_request_bytes: context.limits.max_request_bytes as usize,
+                max_batch: context.limits.max_batch as usize,
                 start_lag: Duration::ZERO,
                 pacing: context.latency_correction.then(Pacing::default),
             },
@@ -181,10 +173,13 @@ impl InstanceState {
             stats: StatsHost {
                 collector: context.collector.clone(),
             },
-            limiter: Limiter::new(context.max_memory_bytes),
+            limiter: Limiter::new(context.limits.memory_bytes as usize),
             // The tick counter is the engine's, set when the instance is created.
-            cpu: CpuMeter::new(context.cpu_per_call, Arc::default()),
-            timeouts: context.timeouts,
+            cpu: CpuMeter::new(context.limits.cpu_per_call, Arc::default()),
+            timeouts: Timeouts {
+                iteration: context.limits.iteration_timeout,
+                hook: context.limits.hook_timeout,
+            },
             wasi,
             table: ResourceTable::new(),
         }
@@ -213,7 +208,6 @@ impl WasiView for InstanceState {
 impl RunContext {
     /// A context tied to no run: for calls like `options()` whose samples nobody reads.
     pub fn detached() -> Self {
-        let defaults = crate::config::Limits::default();
         Self {
             client: Client::new(Default::default()),
             collector: Collector::new(),
@@ -222,14 +216,7 @@ impl RunContext {
             http: HttpPlan::default(),
             params: Arc::default(),
             setup_data: Arc::default(),
-            max_memory_bytes: 64 << 20,
-            cpu_per_call: defaults.cpu_per_call,
-            timeouts: Timeouts {
-                iteration: defaults.iteration_timeout,
-                hook: defaults.hook_timeout,
-            },
-            max_request_bytes: defaults.max_request_bytes as usize,
-            max_batch: defaults.max_batch as usize,
+            limits: Limits::default(),
             scope: Arc::default(),
             latency_correction: false,
         }

@@ -9,7 +9,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::test_instance::TestInstance;
 use super::{Report, RunStatus, Shared};
-use crate::engine::{RunContext, Scenario, Timeouts};
+use crate::engine::{RunContext, Scenario};
 use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
 use crate::stats::{Scope, Snapshot};
@@ -60,14 +60,7 @@ pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<
         http: plan.http.clone(),
         params: Arc::new(plan.params.clone()),
         setup_data: Arc::default(),
-        max_memory_bytes: plan.limits.memory_bytes as usize,
-        cpu_per_call: plan.limits.cpu_per_call,
-        timeouts: Timeouts {
-            iteration: plan.limits.iteration_timeout,
-            hook: plan.limits.hook_timeout,
-        },
-        max_request_bytes: plan.limits.max_request_bytes as usize,
-        max_batch: plan.limits.max_batch as usize,
+        limits: plan.limits.clone(),
         scope: Arc::new(Scope {
             scenario: "test".into(),
             tags: Default::default(),

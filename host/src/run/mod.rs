@@ -139,7 +139,7 @@ pub(crate) struct Shared {
     pub info: ScenarioInfo,
     pub started_at: SystemTime,
     pub clock: Clock,
-    /// The closed-model scenarios' VU targets, in plan order.
+    /// Every scenario's live-control view and VU target, in plan order.
     pub scenarios: Vec<LiveScenario>,
     /// The first threshold with `abortOnFail` that failed.
     pub aborted_by: std::sync::OnceLock<String>,
