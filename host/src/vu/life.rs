@@ -233,7 +233,9 @@ async fn live(
             return Exit::Done;
         }
         let state = InstanceState::new(context, identity.clone());
-        let mut instance = match Instance::new(&run.scenario, state).await {
+        // The instantiation and hook futures are boxed: inline, the largest of them (3 KiB
+        // for instantiation) would sit in every parked VU's task for its whole life.
+        let mut instance = match Box::pin(Instance::new(&run.scenario, state)).await {
             Ok(instance) => instance,
             Err(trap) => {
                 log(
@@ -245,7 +247,7 @@ async fn live(
             }
         };
         instance.state_mut().set_iteration(started);
-        let failure = match instance.on_vu_start().await {
+        let failure = match Box::pin(instance.on_vu_start()).await {
             Ok(Ok(())) => None,
             Ok(Err(message)) => Some(format!("on-vu-start failed: {message}")),
             Err(trap) => Some(format!("on-vu-start trapped: {trap}")),
@@ -272,7 +274,7 @@ async fn live(
             let ticket = match next(run, feed, phase, started).await {
                 Next::Run(ticket) => ticket,
                 Next::Exit(exit) => {
-                    if let Err(trap) = instance.on_vu_stop().await {
+                    if let Err(trap) = Box::pin(instance.on_vu_stop()).await {
                         log(Level::Warn, format!("VU {id}: on-vu-stop trapped: {trap}"));
                     }
                     return exit;
