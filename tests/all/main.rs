@@ -5,6 +5,7 @@ mod cli;
 mod contract;
 mod control;
 mod counts;
+mod egress;
 mod executors;
 mod faults;
 mod hooks;

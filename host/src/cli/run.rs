@@ -16,6 +16,7 @@ use super::live::{self, Action};
 use crate::config::{Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions};
+use crate::http::Rule;
 use crate::output::{OutputSpec, Outputs, Progress, plan_lines, summary};
 use crate::run::{Run, RunStatus};
 use crate::runlog::Level;
@@ -55,6 +56,16 @@ pub struct RunArgs {
     /// Also record http_req_duration_corrected for closed models (coordinated omission).
     #[arg(long)]
     pub latency_correction: bool,
+    /// Only reach this host or range (repeatable): `api.example.com`, `*.example.com:443`,
+    /// `10.0.0.0/8`. Added to the plan's `egress.allow`.
+    #[arg(long = "allow-host", value_name = "RULE")]
+    pub allow_hosts: Vec<Rule>,
+    /// Never reach this host or range (repeatable). Added to the plan's `egress.deny`.
+    #[arg(long = "deny-host", value_name = "RULE")]
+    pub deny_hosts: Vec<Rule>,
+    /// Refuse loopback, private and link-local addresses unless --allow-host names them.
+    #[arg(long)]
+    pub deny_private: bool,
     /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE (repeatable).
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
@@ -136,6 +147,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.plan {
         document = document.overlay(PlanDocument::from_file(path)?);
     }
+    let egress = (!args.allow_hosts.is_empty() || !args.deny_hosts.is_empty() || args.deny_private)
+        .then(|| {
+            let mut egress = document.egress.clone().unwrap_or_default();
+            egress.allow.extend(args.allow_hosts);
+            egress.deny.extend(args.deny_hosts);
+            egress.deny_private |= args.deny_private;
+            egress
+        });
     let overrides = Overrides {
         vus: args.vus,
         duration: args.duration,
@@ -153,6 +172,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         latency_correction: args.latency_correction.then_some(true),
         // Limits come from the plan (its `limits` object); the server caps them per tenant.
         limits: None,
+        egress,
     };
     let mut plan = document.resolve(overrides).context("invalid plan")?;
     if args.print_plan {

@@ -13,6 +13,7 @@ use super::executor::Stage;
 use super::limits::Limits;
 use super::threshold::{Threshold, ThresholdDocument};
 use super::{ConfigError, Executor, HttpPlan, Plan, ScenarioPlan};
+use crate::http::EgressPolicy;
 
 /// k6's default graceful stop.
 const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
@@ -116,6 +117,9 @@ pub struct PlanDocument {
     /// The sandbox's limits (each left out keeps its default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// What requests may reach (everything when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<EgressPolicy>,
 }
 
 /// Settings from the command line or the API, which win over the documents.
@@ -151,6 +155,8 @@ pub struct Overrides {
     pub latency_correction: Option<bool>,
     /// Limits (the API's, within a tenant's caps), over the document's.
     pub limits: Option<Limits>,
+    /// Egress policy (`--allow-host`, `--deny-host`, `--deny-private`), over the document's.
+    pub egress: Option<EgressPolicy>,
 }
 
 impl Overrides {
@@ -310,6 +316,7 @@ impl PlanDocument {
         self.stats_interval = over.stats_interval.or(self.stats_interval);
         self.latency_correction = over.latency_correction.or(self.latency_correction);
         self.limits = over.limits.or(self.limits);
+        self.egress = over.egress.or(self.egress);
         self.params.extend(over.params);
         self.thresholds.extend(over.thresholds);
         self
@@ -443,6 +450,7 @@ impl PlanDocument {
                 .unwrap_or(false),
             http: HttpPlan::default(),
             limits: overrides.limits.or(self.limits).unwrap_or_default(),
+            egress: overrides.egress.or(self.egress).unwrap_or_default(),
         };
         plan.validate()?;
         Ok(plan)
@@ -482,6 +490,7 @@ impl Plan {
             thresholds,
             latency_correction: self.latency_correction.then_some(true),
             limits: (self.limits != Limits::default()).then(|| self.limits.clone()),
+            egress: (!self.egress.is_open()).then(|| self.egress.clone()),
             ..PlanDocument::default()
         }
     }

@@ -29,6 +29,8 @@ pub use threshold::{
 };
 use url::Url;
 
+use crate::http::EgressPolicy;
+
 /// Why a plan is not valid; each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -118,6 +120,8 @@ pub struct Plan {
     pub http: HttpPlan,
     /// The sandbox's limits.
     pub limits: Limits,
+    /// What the run's requests may reach.
+    pub egress: EgressPolicy,
 }
 
 impl Plan {

@@ -1,6 +1,5 @@
 //! Sends requests over connections it opens and times itself.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,11 +7,11 @@ use bytes::{Bytes, BytesMut};
 use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use url::{Host, Url};
 
-use super::connection::{Conn, MeteredIo, Origin};
+use super::connect;
+use super::connection::{Conn, Origin};
+use super::egress::Egress;
 use super::error::{ErrorKind, HttpError};
 use super::request::{Protocol, Request, Response, Timings};
 use super::session::Session;
@@ -26,6 +25,8 @@ pub struct ClientOptions {
     pub max_body_bytes: usize,
     /// `User-Agent` sent when the request has none.
     pub user_agent: String,
+    /// What requests may reach.
+    pub egress: Egress,
 }
 
 impl Default for ClientOptions {
@@ -34,6 +35,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             max_body_bytes: 16 << 20,
             user_agent: concat!("loadwright/", env!("CARGO_PKG_VERSION")).to_owned(),
+            egress: Egress::open(),
         }
     }
 }
@@ -199,13 +201,10 @@ impl Client {
         let cookie = session.cookies.header_for(&origin.host);
         let mut pooled = session.connections.checkout(&origin);
         loop {
-            let mut timings = Timings::default();
             let reused = pooled.is_some();
-            let conn = match pooled.take() {
-                Some(conn) => conn,
-                // Boxed: the connect path (DNS, TCP, handshake) is cold and its future large;
-                // inline it would make every request's future larger to move.
-                None => Box::pin(self.connect(&origin, &mut timings)).await?,
+            let (conn, timings) = match pooled.take() {
+                Some(conn) => (conn, Timings::default()),
+                None => connect::open(self.options.clone(), origin.clone()).await?,
             };
             let hyper_request = self.build(request, &origin, cookie.as_deref())?;
             match self
@@ -229,54 +228,6 @@ impl Client {
                 Err(err) => return Err(err),
             }
         }
-    }
-
-    async fn connect(&self, origin: &Origin, timings: &mut Timings) -> Result<Conn, HttpError> {
-        let started = Instant::now();
-        let addrs: Vec<SocketAddr> = match origin.host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
-            Err(_) => tokio::net::lookup_host((origin.host.as_str(), origin.port))
-                .await
-                .map_err(|err| HttpError::new(ErrorKind::Dns, format!("{}: {err}", origin.host)))?
-                .collect(),
-        };
-        timings.dns = started.elapsed();
-        let connecting = Instant::now();
-        let mut last_error = HttpError::new(ErrorKind::Dns, format!("{}: no address", origin.host));
-        let mut stream = None;
-        for addr in addrs {
-            match tokio::time::timeout(self.options.connect_timeout, TcpStream::connect(addr)).await
-            {
-                Ok(Ok(s)) => {
-                    stream = Some(s);
-                    break;
-                }
-                Ok(Err(err)) => last_error = HttpError::from_connect(&err),
-                Err(_) => {
-                    last_error = HttpError::new(
-                        ErrorKind::ConnectTimeout,
-                        format!(
-                            "no connection to {addr} within {:?}",
-                            self.options.connect_timeout
-                        ),
-                    )
-                }
-            }
-        }
-        let stream = stream.ok_or(last_error)?;
-        // Requests are small and latency-bound: never wait to coalesce writes.
-        let _ = stream.set_nodelay(true);
-        timings.connecting = connecting.elapsed();
-        let (io, meter) = MeteredIo::new(stream);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|err| HttpError::from_hyper(&err))?;
-        // The connection task does the socket I/O, off the VU's fiber, and notices when the
-        // server closes an idle connection.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Conn { sender, meter })
     }
 
     fn build(
