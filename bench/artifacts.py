@@ -27,3 +27,17 @@ def rss_kib(pid):
     except FileNotFoundError:
         pass
     return 0
+
+
+def pss_kib(pid):
+    """The proportional set size of process `pid`, in KiB: resident memory with each shared
+    page divided among the mappings that share it (0 once it is gone). Pages of the
+    compiled component's data image, mapped once per VU, count once here, N times in RSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0

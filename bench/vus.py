@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from artifacts import HELLO, HOST, require_built, rss_kib
+from artifacts import HELLO, HOST, pss_kib, require_built, rss_kib
 
 
 def ensure_map_count(vus):
@@ -53,7 +53,7 @@ def enough_files(wanted):
 
 
 def measure(vus, target):
-    """(RSS KiB with all VUs parked, seconds to bring them up)."""
+    """(RSS KiB, PSS KiB with all VUs parked, seconds to bring them up)."""
     ensure_map_count(vus)
     with tempfile.TemporaryDirectory() as tmp:
         stream = Path(tmp) / "intervals.ndjson"
@@ -78,13 +78,13 @@ def measure(vus, target):
                         ramp = interval["elapsed"] - (first or 0.0)
                         break
             time.sleep(2)
-            rss = rss_kib(process.pid)
+            rss, pss = rss_kib(process.pid), pss_kib(process.pid)
         finally:
             process.terminate()
             process.wait()
     if ramp is None:
         sys.exit(f"{vus} VUs did not come up in 300 s")
-    return rss, ramp
+    return rss, pss, ramp
 
 
 def main():
@@ -113,13 +113,16 @@ def main():
 
 
 def run(args, target):
-    base_rss, _ = measure(100, target)
-    print(f"{'VUs':>7} {'RSS MiB':>9} {'KiB/VU':>8} {'ramp s':>7} {'VUs/s':>9}  (ramp to 0.1 s)")
+    base_rss, base_pss, _ = measure(100, target)
+    print(f"{'VUs':>7} {'RSS MiB':>9} {'RSS KiB/VU':>11} {'PSS KiB/VU':>11} {'ramp s':>7} "
+          f"{'VUs/s':>9}  (ramp to 0.1 s)")
     print(f"{100:>7} {base_rss / 1024:>9.1f}")
     for vus in [int(c) for c in args.counts.split(",")]:
-        rss, ramp = measure(vus, target)
-        per_vu = (rss - base_rss) / (vus - 100)
-        print(f"{vus:>7} {rss / 1024:>9.1f} {per_vu:>8.1f} {ramp:>7.2f} {vus / ramp:>9.0f}")
+        rss, pss, ramp = measure(vus, target)
+        rss_per_vu = (rss - base_rss) / (vus - 100)
+        pss_per_vu = (pss - base_pss) / (vus - 100)
+        print(f"{vus:>7} {rss / 1024:>9.1f} {rss_per_vu:>11.1f} {pss_per_vu:>11.1f} {ramp:>7.2f} "
+              f"{vus / ramp:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ use loadwright_host::run::RunStatus;
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
-use crate::run;
+use crate::{run, start};
 
 fn query(request: &str, key: &str) -> Option<String> {
     let query = request.split_once('?')?.1;
@@ -127,4 +127,30 @@ async fn a_failing_on_test_start_aborts_the_run_with_its_message() {
         "no VU starts after a failed on-test-start"
     );
     assert_eq!(report.snapshot.iterations, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vu_that_never_starts_is_retired_and_counted_while_the_others_run() {
+    let target = Recorder::start().await;
+    let handle = start(
+        guests::PROBE,
+        r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 3, "iterations": 4}}}"#,
+        &target.url(),
+        &[("fail_vu_start", "2")],
+    )
+    .await;
+    let report = handle.wait().await;
+    assert_eq!(report.status, RunStatus::Completed);
+    let s = &report.snapshot;
+    assert_eq!(s.vus_retired, 1, "VU 2 is retired");
+    assert_eq!(s.iterations, 8, "VUs 1 and 3 run all their iterations");
+    // VU 2 tries five times before it is retired; the others start once.
+    assert_eq!(target.count("/hook/vu-start"), 2 + 5);
+    assert!(
+        handle.recent_logs().iter().any(|l| {
+            l.message.contains("VU 2 retired after 5 failed starts")
+                && l.message.contains("VU refused by the probe")
+        }),
+        "the log says why"
+    );
 }

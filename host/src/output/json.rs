@@ -169,6 +169,9 @@ impl<'a> Summary<'a> {
             "vus_max",
             gauge(f64::from(s.vus_max), 0.0, f64::from(s.vus_max)),
         );
+        if s.vus_retired > 0 {
+            put("vus_retired", counter(f64::from(s.vus_retired), secs));
+        }
         if !s.checks.is_empty() {
             let passes = s.checks.iter().map(|c| c.passes).sum();
             let fails = s.checks.iter().map(|c| c.fails).sum();

@@ -267,6 +267,13 @@ pub fn summary(report: &Report) -> String {
             ),
         );
     }
+    if s.vus_retired > 0 {
+        metric(
+            &mut out,
+            "vus_retired",
+            format!("{}  (could not start; the log says why)", s.vus_retired),
+        );
+    }
     // The built-in metrics in k6's (alphabetical) order.
     let p = &s.http_phases;
     let failed_pct = if t.count > 0 {

@@ -27,6 +27,7 @@ pub struct Collector {
     started: Instant,
     vus: AtomicU32,
     vus_max: AtomicU32,
+    vus_retired: AtomicU32,
     thresholds: Vec<Threshold>,
     subs: SubMetrics,
     latency_correction: bool,
@@ -73,6 +74,7 @@ impl Collector {
             started: now,
             vus: AtomicU32::new(0),
             vus_max: AtomicU32::new(0),
+            vus_retired: AtomicU32::new(0),
             subs: SubMetrics::of(&thresholds),
             thresholds,
             latency_correction,
@@ -100,6 +102,12 @@ impl Collector {
         } else {
             self.vus.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
         }
+    }
+
+    /// Notes that a VU was retired: it could not start (instantiation or `on-vu-start` kept
+    /// failing), and stopped trying instead of spinning.
+    pub fn vu_retired(&self) {
+        self.vus_retired.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sets the most VUs the run may use.
@@ -301,6 +309,7 @@ impl Collector {
             elapsed,
             vus: self.vus(),
             vus_max,
+            vus_retired: self.vus_retired.load(Ordering::Relaxed),
             iterations: m.iterations,
             iterations_failed: m.iterations_failed,
             iterations_interrupted: m.iterations_interrupted,

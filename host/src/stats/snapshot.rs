@@ -212,6 +212,9 @@ pub struct Snapshot {
     pub vus: u32,
     /// Most VUs the run may use.
     pub vus_max: u32,
+    /// VUs retired because they could not start (instantiation or `on-vu-start` kept
+    /// failing); the run's log says why.
+    pub vus_retired: u32,
     /// Iterations completed or failed.
     pub iterations: u64,
     /// Iterations that failed.

@@ -243,6 +243,7 @@ async fn live(
                     format!("VU {id} could not be instantiated: {trap}"),
                 );
                 lose_first(feed);
+                context.collector.vu_retired();
                 return Exit::Failed;
             }
         };
@@ -260,6 +261,7 @@ async fn live(
                     format!("VU {id} retired after {failed_starts} failed starts; last: {failure}"),
                 );
                 lose_first(feed);
+                context.collector.vu_retired();
                 return Exit::Failed;
             }
             log(

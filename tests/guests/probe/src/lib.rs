@@ -43,6 +43,10 @@ impl Scenario for Probe {
 
     fn on_vu_start(&mut self) -> Result<()> {
         hit("/hook/vu-start");
+        // `fail_vu_start=N`: VU N never starts.
+        if param("fail_vu_start").and_then(|v| v.parse::<u32>().ok()) == Some(vu::id()) {
+            return Err(Error::msg("VU refused by the probe"));
+        }
         Ok(())
     }
 
