@@ -95,6 +95,149 @@ impl Limits {
         }
         Ok(())
     }
+
+    /// These limits under a tenant's `caps` (server mode), where each field of `caps` is the
+    /// most a run of the tenant may have. A limit left at its default is lowered to the cap;
+    /// one the run raised past the cap is refused, naming the field. For `cpuPerCall` and
+    /// `runTimeout`, `0s` means "none", so it is past any cap but `0s`.
+    pub fn capped_by(&self, caps: &Limits) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        let mut out = self.clone();
+        let mut refused = Vec::new();
+        let mut cap = |name: &str, value: &mut u128, default: u128, cap: u128| {
+            if *value > cap {
+                if *value == default {
+                    *value = cap;
+                } else {
+                    refused.push(format!("{name} (at most {})", shown(name, cap)));
+                }
+            }
+        };
+        // Durations in nanoseconds, "none" as the largest value.
+        let time = |d: Duration, zero_is_none: bool| {
+            if zero_is_none && d.is_zero() {
+                u128::MAX
+            } else {
+                d.as_nanos()
+            }
+        };
+        let untime = |n: u128| {
+            if n == u128::MAX {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(n as u64)
+            }
+        };
+        for (name, value, default, ceiling, zero_is_none) in [
+            (
+                "cpuPerCall",
+                &mut out.cpu_per_call,
+                defaults.cpu_per_call,
+                caps.cpu_per_call,
+                true,
+            ),
+            (
+                "iterationTimeout",
+                &mut out.iteration_timeout,
+                defaults.iteration_timeout,
+                caps.iteration_timeout,
+                false,
+            ),
+            (
+                "hookTimeout",
+                &mut out.hook_timeout,
+                defaults.hook_timeout,
+                caps.hook_timeout,
+                false,
+            ),
+            (
+                "runTimeout",
+                &mut out.run_timeout,
+                defaults.run_timeout,
+                caps.run_timeout,
+                true,
+            ),
+        ] {
+            let mut v = time(*value, zero_is_none);
+            cap(
+                name,
+                &mut v,
+                time(default, zero_is_none),
+                time(ceiling, zero_is_none),
+            );
+            *value = untime(v);
+        }
+        for (name, value, default, ceiling) in [
+            (
+                "memoryBytes",
+                &mut out.memory_bytes,
+                defaults.memory_bytes,
+                caps.memory_bytes,
+            ),
+            (
+                "logBytes",
+                &mut out.log_bytes,
+                defaults.log_bytes,
+                caps.log_bytes,
+            ),
+            (
+                "logBytesPerVu",
+                &mut out.log_bytes_per_vu,
+                defaults.log_bytes_per_vu,
+                caps.log_bytes_per_vu,
+            ),
+            (
+                "maxResponseBytes",
+                &mut out.max_response_bytes,
+                defaults.max_response_bytes,
+                caps.max_response_bytes,
+            ),
+            (
+                "maxRequestBytes",
+                &mut out.max_request_bytes,
+                defaults.max_request_bytes,
+                caps.max_request_bytes,
+            ),
+        ] {
+            let mut v = u128::from(*value);
+            cap(name, &mut v, u128::from(default), u128::from(ceiling));
+            *value = v as u64;
+        }
+        for (name, value, default, ceiling) in [
+            (
+                "maxBatch",
+                &mut out.max_batch,
+                defaults.max_batch,
+                caps.max_batch,
+            ),
+            ("maxVUs", &mut out.max_vus, defaults.max_vus, caps.max_vus),
+        ] {
+            let mut v = u128::from(*value);
+            cap(name, &mut v, u128::from(default), u128::from(ceiling));
+            *value = v as u32;
+        }
+        if refused.is_empty() {
+            Ok(out)
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "limits past the tenant's caps: {}",
+                refused.join(", ")
+            )))
+        }
+    }
+}
+
+/// A capped value for a message: durations as text, "none" for no limit.
+fn shown(name: &str, value: u128) -> String {
+    let is_time = matches!(
+        name,
+        "cpuPerCall" | "iterationTimeout" | "hookTimeout" | "runTimeout"
+    );
+    match (is_time, value) {
+        (true, u128::MAX) => "none".into(),
+        (true, nanos) => super::format_duration(Duration::from_nanos(nanos as u64)),
+        (false, n) => n.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -115,5 +258,51 @@ mod tests {
         };
         let err = tiny.validate().unwrap_err().to_string();
         assert!(err.contains("cpuPerCall must be at least 10ms"), "{err}");
+    }
+
+    #[test]
+    fn caps_lower_defaults_and_refuse_what_a_run_raised() {
+        let caps = Limits {
+            cpu_per_call: Duration::from_secs(1),
+            max_vus: 100,
+            run_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        };
+        // Defaults above a cap come down to it; the rest stay.
+        let capped = Limits::default().capped_by(&caps).unwrap();
+        assert_eq!(capped.cpu_per_call, Duration::from_secs(1));
+        assert_eq!(capped.max_vus, 100);
+        assert_eq!(
+            capped.run_timeout,
+            Duration::from_secs(600),
+            "no run timeout is past a cap"
+        );
+        assert_eq!(capped.memory_bytes, Limits::default().memory_bytes);
+        // Values under the caps pass as they are.
+        let modest = Limits {
+            max_vus: 10,
+            cpu_per_call: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        assert_eq!(modest.capped_by(&caps).unwrap().max_vus, 10);
+        // Raised past a cap: refused, every such field named.
+        let greedy = Limits {
+            max_vus: 1000,
+            cpu_per_call: Duration::ZERO,
+            ..Limits::default()
+        };
+        let err = greedy.capped_by(&caps).unwrap_err().to_string();
+        assert!(err.contains("maxVUs (at most 100)"), "{err}");
+        assert!(err.contains("cpuPerCall (at most 1s)"), "{err}");
+        // A tenant without caps beyond the defaults takes any run.
+        assert!(
+            greedy
+                .capped_by(&Limits {
+                    cpu_per_call: Duration::ZERO,
+                    max_vus: 1000,
+                    ..Limits::default()
+                })
+                .is_ok()
+        );
     }
 }
