@@ -123,27 +123,7 @@ impl CsvFiles {
 
     /// Appends the Aggregated row of a closed interval to the history.
     pub fn interval(&mut self, i: &IntervalStats) -> anyhow::Result<()> {
-        let secs = i.length.as_secs_f64().max(1e-9);
-        let mut row = format!(
-            "{},{},,Aggregated,{:.6},{:.6}",
-            i.timestamp as u64,
-            i.vus,
-            i.requests as f64 / secs,
-            i.failures as f64 / secs,
-        );
-        percentiles(&mut row, i.requests, &i.percentiles);
-        let t = &i.total_duration;
-        let avg_size = if i.total_requests == 0 {
-            0.0
-        } else {
-            i.total_body_bytes as f64 / i.total_requests as f64
-        };
-        let _ = write!(
-            row,
-            ",{},{},{},{},{},{},{}",
-            i.total_requests, i.total_failures, t.p50, t.mean, t.min, t.max, avg_size
-        );
-        write!(self.history, "{row}\r\n")?;
+        write!(self.history, "{}\r\n", history_row(i))?;
         // A reader tailing the history sees each interval as it closes.
         self.history.flush()?;
         Ok(())
@@ -153,46 +133,92 @@ impl CsvFiles {
     /// final report; returns the paths written.
     pub fn finish(mut self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         self.history.flush()?;
-        let s = &report.snapshot;
-        let secs = s.elapsed.as_secs_f64().max(1e-9);
-        let stats_path = path_with(&self.prefix, "_stats.csv");
-        let mut stats = create(&stats_path)?;
-        write!(stats, "{}\r\n", stats_header())?;
-        for row in s.requests.iter().chain([&s.total]) {
-            write!(stats, "{}\r\n", stats_row(row, secs))?;
+        let mut written = Vec::new();
+        for (suffix, text) in [
+            ("_stats.csv", stats_csv(report)),
+            ("_failures.csv", failures_csv(report)),
+            ("_exceptions.csv", exceptions_csv(report)),
+        ] {
+            let path = path_with(&self.prefix, suffix);
+            let mut file = create(&path)?;
+            file.write_all(text.as_bytes())?;
+            file.flush()?;
+            written.push(path);
         }
-        stats.flush()?;
-
-        let failures_path = path_with(&self.prefix, "_failures.csv");
-        let mut failures = create(&failures_path)?;
-        write!(failures, "{FAILURES_HEADER}\r\n")?;
-        for e in &s.errors {
-            let line = [&e.method, &e.name, &e.kind].map(|f| field(f)).join(",");
-            write!(failures, "{line},{}\r\n", e.count)?;
-        }
-        failures.flush()?;
-
-        let exceptions_path = path_with(&self.prefix, "_exceptions.csv");
-        let mut exceptions = create(&exceptions_path)?;
-        write!(exceptions, "{EXCEPTIONS_HEADER}\r\n")?;
-        for e in &s.iteration_errors {
-            let traceback = format!("{} in task {}", e.kind, e.task);
-            write!(
-                exceptions,
-                "{},{},{},local\r\n",
-                e.count,
-                field(&e.message),
-                field(&traceback)
-            )?;
-        }
-        exceptions.flush()?;
-        Ok(vec![
-            stats_path,
-            path_with(&self.prefix, "_stats_history.csv"),
-            failures_path,
-            exceptions_path,
-        ])
+        written.insert(1, path_with(&self.prefix, "_stats_history.csv"));
+        Ok(written)
     }
+}
+
+/// The history's row for a closed interval (the Aggregated row, as Locust writes it).
+pub fn history_row(i: &IntervalStats) -> String {
+    let secs = i.length.as_secs_f64().max(1e-9);
+    let mut row = format!(
+        "{},{},,Aggregated,{:.6},{:.6}",
+        i.timestamp as u64,
+        i.vus,
+        i.requests as f64 / secs,
+        i.failures as f64 / secs,
+    );
+    percentiles(&mut row, i.requests, &i.percentiles);
+    let t = &i.total_duration;
+    let avg_size = if i.total_requests == 0 {
+        0.0
+    } else {
+        i.total_body_bytes as f64 / i.total_requests as f64
+    };
+    let _ = write!(
+        row,
+        ",{},{},{},{},{},{},{}",
+        i.total_requests, i.total_failures, t.p50, t.mean, t.min, t.max, avg_size
+    );
+    row
+}
+
+/// `_stats_history.csv` of a whole series.
+pub fn history_csv(series: &[IntervalStats]) -> String {
+    let mut out = format!("{}\r\n", history_header());
+    for interval in series {
+        let _ = write!(out, "{}\r\n", history_row(interval));
+    }
+    out
+}
+
+/// `_stats.csv`: a row per request name, then Aggregated.
+pub fn stats_csv(report: &Report) -> String {
+    let s = &report.snapshot;
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let mut out = format!("{}\r\n", stats_header());
+    for row in s.requests.iter().chain([&s.total]) {
+        let _ = write!(out, "{}\r\n", stats_row(row, secs));
+    }
+    out
+}
+
+/// `_failures.csv`: failed requests by method, name and kind.
+pub fn failures_csv(report: &Report) -> String {
+    let mut out = format!("{FAILURES_HEADER}\r\n");
+    for e in &report.snapshot.errors {
+        let line = [&e.method, &e.name, &e.kind].map(|f| field(f)).join(",");
+        let _ = write!(out, "{line},{}\r\n", e.count);
+    }
+    out
+}
+
+/// `_exceptions.csv`: iteration errors (traps and the guest's own errors).
+pub fn exceptions_csv(report: &Report) -> String {
+    let mut out = format!("{EXCEPTIONS_HEADER}\r\n");
+    for e in &report.snapshot.iteration_errors {
+        let traceback = format!("{} in task {}", e.kind, e.task);
+        let _ = write!(
+            out,
+            "{},{},{},local\r\n",
+            e.count,
+            field(&e.message),
+            field(&traceback)
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ mod progress;
 mod sinks;
 mod summary;
 
-pub use csv::{EXCEPTIONS_HEADER, FAILURES_HEADER, history_header, stats_header};
+pub use csv::{
+    EXCEPTIONS_HEADER, FAILURES_HEADER, exceptions_csv, failures_csv, history_csv, history_header,
+    stats_csv, stats_header,
+};
 pub use format::{bytes, millis};
 pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
 pub use progress::Progress;
