@@ -30,4 +30,5 @@ pub mod output;
 pub mod run;
 pub mod runlog;
 pub mod stats;
+pub mod store;
 pub mod vu;
