@@ -21,6 +21,7 @@
 //!
 //! Imports point down: `cli` → `run` → `vu`/`engine`/`stats` → `http`.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod demo;

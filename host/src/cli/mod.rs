@@ -3,6 +3,7 @@
 mod inspect;
 mod live;
 mod run;
+mod serve;
 mod target;
 
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Show what a scenario declares: tasks, default plan, imports.
     Inspect(inspect::InspectArgs),
+    /// Serve the HTTP API a platform drives: upload scenarios, run them, read stats.
+    Serve(serve::ServeArgs),
     /// Serve the built-in demo target until Ctrl-C.
     Target(target::TargetArgs),
 }
@@ -81,6 +84,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Run(args) => run::run(*args).await,
         Command::Inspect(args) => inspect::inspect(args).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Target(args) => target::serve(args).await,
     }
 }

@@ -10,7 +10,7 @@ use tokio::time::MissedTickBehavior;
 use super::test_instance::TestInstance;
 use super::{Report, RunStatus, Shared};
 use crate::engine::{RunContext, Scenario};
-use crate::http::{Client, ClientOptions, Egress};
+use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
 use crate::stats::{Scope, Snapshot};
 use crate::vu::{ScenarioRun, TaskPicker, run_scenario};
@@ -52,7 +52,7 @@ pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<
     let context = RunContext {
         client: Client::new(ClientOptions {
             max_body_bytes: plan.limits.max_response_bytes as usize,
-            egress: Egress::open().and(plan.egress.clone()),
+            egress: shared.egress.clone(),
             ..Default::default()
         }),
         collector: shared.collector.clone(),

@@ -33,6 +33,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::Plan;
 use crate::engine::{Engine, Scenario, ScenarioInfo};
+use crate::http::Egress;
 use crate::runlog::{LogLine, RunLog};
 use crate::stats::{Collector, IntervalStats, Snapshot};
 use crate::vu::{Clock, TaskPicker};
@@ -136,6 +137,8 @@ pub enum StartError {
 
 pub(crate) struct Shared {
     pub plan: Plan,
+    /// Every policy the run's requests must pass: the caller's, then the plan's.
+    pub egress: Egress,
     pub info: ScenarioInfo,
     pub started_at: SystemTime,
     pub clock: Clock,
@@ -188,6 +191,17 @@ impl Run {
     /// Validates `plan` against `scenario` and starts the run in the background.
     /// Must be called within a tokio runtime.
     pub fn start(engine: &Engine, scenario: Scenario, plan: Plan) -> Result<RunHandle, StartError> {
+        Self::start_within(engine, scenario, plan, Egress::open())
+    }
+
+    /// [`Run::start`], with the run's requests held to `egress` (a tenant's policy) as well
+    /// as to the plan's own policy.
+    pub fn start_within(
+        engine: &Engine,
+        scenario: Scenario,
+        plan: Plan,
+        egress: Egress,
+    ) -> Result<RunHandle, StartError> {
         plan.validate()?;
         let engine_memory = engine.options().max_memory_bytes;
         if plan.limits.memory_bytes > engine_memory {
@@ -221,6 +235,7 @@ impl Run {
             )),
             scenarios: plan.scenarios.iter().map(LiveScenario::new).collect(),
             aborted_by: std::sync::OnceLock::new(),
+            egress: egress.and(plan.egress.clone()),
             plan,
             started_at: SystemTime::now(),
             clock: Clock::new(),

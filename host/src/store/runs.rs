@@ -241,6 +241,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Stores (or replaces) report file `name` of run `id`.
+    pub fn put_report(&self, id: &str, name: &str, body: &str) -> anyhow::Result<()> {
+        self.db().execute(
+            "INSERT OR REPLACE INTO reports (run, name, body) VALUES (?1, ?2, ?3)",
+            params![id, name, body],
+        )?;
+        Ok(())
+    }
+
     /// A finished run's report file `name` (`stats.csv`, ...).
     pub fn report(&self, id: &str, name: &str) -> anyhow::Result<Option<String>> {
         let found = self
@@ -252,6 +261,32 @@ impl Store {
             )
             .optional()?;
         Ok(found)
+    }
+
+    /// How many runs each tenant has in each state.
+    pub fn run_counts(&self) -> anyhow::Result<Vec<(String, RunState, u64)>> {
+        let db = self.db();
+        let mut statement =
+            db.prepare("SELECT tenant, state, COUNT(*) FROM runs GROUP BY tenant, state")?;
+        let rows = statement.query_map([], |row| {
+            let state: String = row.get(1)?;
+            Ok((row.get(0)?, state, row.get(2)?))
+        })?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let (tenant, state, count): (String, String, u64) = row?;
+            if let Some(state) = RunState::parse(&state) {
+                counts.push((tenant, state, count));
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Whether the database answers.
+    pub fn is_healthy(&self) -> bool {
+        self.db()
+            .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+            .is_ok()
     }
 
     /// Marks every run still active as interrupted; returns how many.

@@ -1,0 +1,461 @@
+//! `/v1/runs`: create (within the tenant's quotas and caps), list, get, stop, and live
+//! control (VUs, pause, resume).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ErrorBody};
+use super::lifecycle;
+use super::scenarios::{load_error, writer};
+use super::state::{AppState, LiveRun};
+use super::tenants::Caller;
+use crate::config::{Overrides, PlanDocument, parse_duration};
+use crate::http::Egress;
+use crate::run::{ControlError, Run, StartError};
+use crate::store::{RunRecord, RunState, now};
+
+/// What to run.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRun {
+    /// The scenario's id (its hash).
+    pub scenario: String,
+    /// A plan document (`docs/plan.md`: scenarios and executors, thresholds, `limits`,
+    /// `egress`, ...) laid over the scenario's own options.
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub plan: Option<serde_json::Value>,
+    /// VUs (as `host run --vus`).
+    #[serde(default)]
+    pub vus: Option<u32>,
+    /// Duration, `30s`, `5m` (as `--duration`).
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// Iterations shared by the VUs (as `--iterations`).
+    #[serde(default)]
+    pub iterations: Option<u64>,
+    /// Base URL relative request URLs resolve against.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Parameters the scenario reads with `vu.parameter`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// Its scenario's id.
+    pub scenario: String,
+    /// Where it is.
+    pub state: RunState,
+    /// Why it was aborted or interrupted, or the threshold that stopped it.
+    pub reason: Option<String>,
+    /// The resolved plan (a plan document).
+    #[schema(value_type = Object)]
+    pub plan: serde_json::Value,
+    /// The most VUs its plan uses.
+    pub vus_max: u32,
+    /// Active VUs now (0 once it is over).
+    pub vus: u32,
+    /// When it was created, seconds since the Unix epoch.
+    pub created_at: f64,
+    /// When it ended.
+    pub ended_at: Option<f64>,
+    /// The JSON summary once it is over (`docs/summary.schema.json`); only on `GET
+    /// /v1/runs/{id}`.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<serde_json::Value>,
+}
+
+impl RunView {
+    /// The view of `record`, with the live state of the run when it is in progress.
+    pub fn of(record: RunRecord, live: Option<&LiveRun>, with_summary: bool) -> Self {
+        let (state, reason, vus) = match live {
+            Some(run) => {
+                let (state, reason) = RunState::of(&run.handle.status());
+                (state, reason, run.handle.snapshot().vus)
+            }
+            None => (record.state, record.reason, 0),
+        };
+        Self {
+            id: record.id,
+            tenant: record.tenant,
+            scenario: record.scenario,
+            state,
+            reason,
+            plan: record.plan,
+            vus_max: record.vus,
+            vus,
+            created_at: record.created_at,
+            ended_at: record.ended_at,
+            summary: if with_summary { record.summary } else { None },
+        }
+    }
+}
+
+fn new_run_id() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+/// Starts a run of one of the tenant's scenarios.
+#[utoipa::path(
+    post, path = "/v1/runs", tag = "runs",
+    request_body = CreateRun,
+    responses(
+        (status = 201, description = "started", body = RunView),
+        (status = 400, description = "malformed JSON", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "more VUs than the tenant may use in one run", body = ErrorBody),
+        (status = 404, description = "no such scenario", body = ErrorBody),
+        (status = 422, description = "an invalid plan, or limits past the tenant's caps", body = ErrorBody),
+        (status = 429, description = "the tenant's concurrent runs or total VUs are in use", body = ErrorBody),
+        (status = 503, description = "shutting down, or the server is at capacity", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<CreateRun>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let tenant = writer(&caller)?;
+    let Json(body) = body.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    if state.is_draining() {
+        return Err(ApiError::unavailable("the server is shutting down"));
+    }
+    if state
+        .store
+        .scenario(Some(&tenant.name), &body.scenario)?
+        .is_none()
+    {
+        return Err(ApiError::not_found("scenario", &body.scenario));
+    }
+    let bytes = state.store.component(&body.scenario)?;
+    let scenario = state
+        .engine
+        .load(&bytes)
+        .await
+        .map_err(|e| load_error(&e))?;
+    let invalid = |err: &dyn std::fmt::Display| ApiError::invalid(format!("invalid plan: {err}"));
+    let mut document = PlanDocument::from_json(&scenario.info().plan).map_err(|e| invalid(&e))?;
+    if let Some(plan) = &body.plan {
+        document =
+            document.overlay(PlanDocument::from_json(&plan.to_string()).map_err(|e| invalid(&e))?);
+    }
+    let overrides = Overrides {
+        vus: body.vus,
+        duration: body
+            .duration
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| invalid(&e))?,
+        iterations: body.iterations,
+        base_url: body
+            .base_url
+            .as_deref()
+            .map(url::Url::parse)
+            .transpose()
+            .map_err(|e| invalid(&format!("base_url: {e}")))?,
+        params: body.params,
+        ..Overrides::default()
+    };
+    let mut plan = document.resolve(overrides).map_err(|e| invalid(&e))?;
+    plan.limits = plan
+        .limits
+        .capped_by(&tenant.limits)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let vus = plan.max_vus();
+    let quotas = &tenant.quotas;
+    if vus > quotas.vus_per_run {
+        return Err(ApiError::forbidden(format!(
+            "the plan uses up to {vus} VUs; tenant {:?} may use at most {} in one run",
+            tenant.name, quotas.vus_per_run
+        )));
+    }
+    let id = new_run_id();
+    let needed = Run::instances_needed(&plan);
+    let record = RunRecord {
+        id: id.clone(),
+        tenant: tenant.name.clone(),
+        scenario: body.scenario.clone(),
+        state: RunState::Starting,
+        reason: None,
+        plan: serde_json::to_value(&plan).map_err(anyhow::Error::from)?,
+        vus,
+        created_at: now(),
+        ended_at: None,
+        summary: None,
+    };
+    let handle = {
+        // Quotas are checked and the run registered under one lock: two requests cannot
+        // both take the last slot.
+        let mut live = state.live();
+        let mine: Vec<&LiveRun> = live.values().filter(|r| r.tenant == tenant.name).collect();
+        if mine.len() >= quotas.concurrent_runs as usize {
+            return Err(ApiError::quota(format!(
+                "tenant {:?} has {} runs in progress, its most at once; wait for one to end \
+                 or stop one",
+                tenant.name,
+                mine.len()
+            )));
+        }
+        let in_use: u32 = mine.iter().map(|r| r.vus).sum();
+        if in_use + vus > quotas.vus_total {
+            return Err(ApiError::quota(format!(
+                "tenant {:?} has {in_use} VUs in its runs in progress; {vus} more would pass \
+                 its total of {}",
+                tenant.name, quotas.vus_total
+            )));
+        }
+        let held: u32 = live.values().map(|r| r.instances).sum();
+        if held + needed > state.engine.options().max_instances {
+            return Err(ApiError::unavailable(format!(
+                "the server is running {held} VUs' worth of instances of its {}; try again \
+                 when a run ends",
+                state.engine.options().max_instances
+            )));
+        }
+        let egress = Egress::open().and(tenant.egress.clone());
+        let handle = {
+            let _runtime = state.load.enter();
+            Run::start_within(&state.engine, scenario, plan, egress).map_err(|err| match err {
+                StartError::Capacity { .. } => ApiError::unavailable(err.to_string()),
+                _ => ApiError::invalid(err.to_string()),
+            })?
+        };
+        live.insert(
+            id.clone(),
+            LiveRun {
+                tenant: tenant.name.clone(),
+                scenario: body.scenario.clone(),
+                vus,
+                instances: needed,
+                handle: handle.clone(),
+            },
+        );
+        handle
+    };
+    if let Err(err) = state.store.insert_run(&record) {
+        handle.stop();
+        state.live().remove(&id);
+        return Err(err.into());
+    }
+    tokio::spawn(lifecycle::persist(state.clone(), id.clone(), handle));
+    let live = state.live_run(&caller, &id);
+    Ok((
+        StatusCode::CREATED,
+        Json(RunView::of(record, live.as_ref(), false)),
+    ))
+}
+
+/// A filter on the run list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Only runs in this state (`running`, `completed`, `interrupted`, ...).
+    pub state: Option<String>,
+}
+
+/// The caller's runs (every tenant's for the admin), newest first.
+#[utoipa::path(
+    get, path = "/v1/runs", tag = "runs",
+    params(ListQuery),
+    responses(
+        (status = 200, body = Vec<RunView>),
+        (status = 400, description = "an unknown state", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    let filter = match query.state.as_deref() {
+        None => None,
+        Some(name) => Some(RunState::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "no run state {name:?}: use starting, running, paused, stopping, completed, \
+                 stopped, aborted, aborted-by-threshold or interrupted"
+            ))
+        })?),
+    };
+    let records = state.store.runs(caller.scope(), None)?;
+    let views = records
+        .into_iter()
+        .map(|record| {
+            let live = state.live_run(&caller, &record.id);
+            RunView::of(record, live.as_ref(), false)
+        })
+        .filter(|view| filter.is_none_or(|f| view.state == f))
+        .collect();
+    Ok(Json(views))
+}
+
+/// The record of run `id` the caller may see, else 404.
+pub(super) fn record_of(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<RunRecord, ApiError> {
+    state
+        .store
+        .run(caller.scope(), id)?
+        .ok_or_else(|| ApiError::not_found("run", id))
+}
+
+/// One run: state, plan, timestamps, and its summary once it is over.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}", tag = "runs",
+    params(("id" = String, Path)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunView>, ApiError> {
+    let record = record_of(&state, &caller, &id)?;
+    let live = state.live_run(&caller, &id);
+    Ok(Json(RunView::of(record, live.as_ref(), true)))
+}
+
+fn live_or_conflict(state: &AppState, caller: &Caller, id: &str) -> Result<LiveRun, ApiError> {
+    let record = record_of(state, caller, id)?;
+    state.live_run(caller, id).ok_or_else(|| {
+        ApiError::conflict(format!(
+            "run {id:?} is {}, not in progress",
+            record.state.as_str()
+        ))
+    })
+}
+
+/// Stops a run gracefully: no new iteration starts; in-flight ones get the graceful stop.
+#[utoipa::path(
+    post, path = "/v1/runs/{id}/stop", tag = "runs",
+    params(("id" = String, Path)),
+    responses(
+        (status = 202, description = "stopping", body = RunView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the run is already over", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stop(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let live = live_or_conflict(&state, &caller, &id)?;
+    live.handle.stop();
+    let record = record_of(&state, &caller, &id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunView::of(record, Some(&live), false)),
+    ))
+}
+
+/// A new VU count for a `constant-vus` scenario of a run in progress.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetVus {
+    /// The VUs it should run (up to its `maxVUs`).
+    pub vus: u32,
+    /// Which scenario of the run; may be left out when the run has one.
+    #[serde(default)]
+    pub scenario: Option<String>,
+}
+
+fn control_error(err: &ControlError) -> ApiError {
+    match err {
+        ControlError::NotRunning(_) => ApiError::conflict(err.to_string()),
+        _ => ApiError::invalid(err.to_string()),
+    }
+}
+
+/// Sets the VUs of a scenario of a run in progress, as the local runner's `+`/`-` keys do.
+#[utoipa::path(
+    post, path = "/v1/runs/{id}/vus", tag = "runs",
+    params(("id" = String, Path)),
+    request_body = SetVus,
+    responses(
+        (status = 200, body = RunView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the run is not in progress", body = ErrorBody),
+        (status = 422, description = "not adjustable, past maxVUs, or no such scenario", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn set_vus(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<SetVus>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<RunView>, ApiError> {
+    let Json(body) = body.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let live = live_or_conflict(&state, &caller, &id)?;
+    let scenarios = live.handle.live_scenarios();
+    let name = match (&body.scenario, scenarios) {
+        (Some(name), _) => name.clone(),
+        (None, [only]) => only.name.clone(),
+        (None, _) => {
+            return Err(ApiError::invalid(
+                "the run has several scenarios: name one in `scenario`",
+            ));
+        }
+    };
+    live.handle
+        .set_vus(&name, body.vus)
+        .map_err(|e| control_error(&e))?;
+    let record = record_of(&state, &caller, &id)?;
+    Ok(Json(RunView::of(record, Some(&live), false)))
+}
+
+/// Pauses a run: no iteration starts and its clock stands still until resumed.
+#[utoipa::path(
+    post, path = "/v1/runs/{id}/pause", tag = "runs",
+    params(("id" = String, Path)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn pause(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunView>, ApiError> {
+    let live = live_or_conflict(&state, &caller, &id)?;
+    live.handle.pause().map_err(|e| control_error(&e))?;
+    let record = record_of(&state, &caller, &id)?;
+    Ok(Json(RunView::of(record, Some(&live), false)))
+}
+
+/// Resumes a paused run.
+#[utoipa::path(
+    post, path = "/v1/runs/{id}/resume", tag = "runs",
+    params(("id" = String, Path)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn resume(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunView>, ApiError> {
+    let live = live_or_conflict(&state, &caller, &id)?;
+    live.handle.resume().map_err(|e| control_error(&e))?;
+    let record = record_of(&state, &caller, &id)?;
+    Ok(Json(RunView::of(record, Some(&live), false)))
+}

@@ -1,0 +1,114 @@
+//! The server's shared state: the engine, the store, the tenants, and the runs in progress.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::tenants::{Caller, ServerConfig, Tokens};
+use crate::engine::Engine;
+use crate::run::RunHandle;
+use crate::store::Store;
+
+/// A run in progress.
+#[derive(Clone)]
+pub struct LiveRun {
+    /// Its tenant.
+    pub tenant: String,
+    /// Its scenario's id.
+    pub scenario: String,
+    /// The most VUs it uses (counted against the tenant's quota).
+    pub vus: u32,
+    /// Instance slots it holds in the engine's pool.
+    pub instances: u32,
+    /// The run.
+    pub handle: RunHandle,
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The one engine; its pool is shared by every run.
+    pub engine: Engine,
+    /// Persistence.
+    pub store: Store,
+    /// Tenants, quotas, caps.
+    pub config: ServerConfig,
+    /// Bearer tokens to callers.
+    pub tokens: Tokens,
+    /// The runtime runs execute on, apart from the one serving the API.
+    pub load: tokio::runtime::Handle,
+    live: Mutex<HashMap<String, LiveRun>>,
+    draining: AtomicBool,
+}
+
+impl AppState {
+    /// State over `engine` and `store`, running load on `load`.
+    pub fn new(
+        engine: Engine,
+        store: Store,
+        config: ServerConfig,
+        load: tokio::runtime::Handle,
+    ) -> Self {
+        let tokens = Tokens::of(&config);
+        Self {
+            engine,
+            store,
+            config,
+            tokens,
+            load,
+            live: Mutex::new(HashMap::new()),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// The runs in progress, by id.
+    pub fn live(&self) -> MutexGuard<'_, HashMap<String, LiveRun>> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The live run `id`, if the caller may see it.
+    pub fn live_run(&self, caller: &Caller, id: &str) -> Option<LiveRun> {
+        let live = self.live();
+        let run = live.get(id)?;
+        match caller.scope() {
+            Some(tenant) if tenant != run.tenant => None,
+            _ => Some(run.clone()),
+        }
+    }
+
+    /// From now on, no run starts (the server is shutting down).
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the server is shutting down.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        state
+            .tokens
+            .caller(token.trim())
+            .cloned()
+            .ok_or_else(ApiError::unauthorized)
+    }
+}

@@ -1,0 +1,262 @@
+//! A run's statistics: the current snapshot, the time series, a live stream of intervals
+//! (Server-Sent Events), the final report (JSON and Locust CSV), and the log.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::error::{ApiError, ErrorBody};
+use super::lifecycle::REPORT_FILES;
+use super::runs::record_of;
+use super::state::AppState;
+use super::tenants::Caller;
+use crate::runlog::LogLine;
+
+/// One line of a run's log.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LogView {
+    /// Seconds since the run started.
+    pub elapsed: f64,
+    /// The VU that wrote it (0: the test instance or the host).
+    pub vu: u32,
+    /// `debug`, `info`, `warn` or `error`.
+    #[schema(value_type = String)]
+    pub level: serde_json::Value,
+    /// `guest`, `stdout`, `stderr` or `host`.
+    #[schema(value_type = String)]
+    pub source: serde_json::Value,
+    /// The text.
+    pub message: String,
+}
+
+impl From<&LogLine> for LogView {
+    fn from(line: &LogLine) -> Self {
+        Self {
+            elapsed: line.elapsed.as_secs_f64(),
+            vu: line.vu,
+            level: serde_json::to_value(line.level).unwrap_or_default(),
+            source: serde_json::to_value(line.source).unwrap_or_default(),
+            message: line.message.clone(),
+        }
+    }
+}
+
+fn stored_json(
+    state: &AppState,
+    id: &str,
+    name: &str,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let body = state.store.report(id, name)?;
+    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+}
+
+/// The cumulative statistics of a run: live while it runs, the last persisted ones after.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/stats", tag = "statistics",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the snapshot: totals, rows with percentiles, errors, checks, metrics, thresholds", body = Object),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stats(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if let Some(live) = state.live_run(&caller, &id) {
+        return Ok(Json(live.handle.snapshot()).into_response());
+    }
+    record_of(&state, &caller, &id)?;
+    match stored_json(&state, &id, "snapshot.json")? {
+        Some(snapshot) => Ok(Json(snapshot).into_response()),
+        None => Err(ApiError::conflict(format!(
+            "run {id:?} ended before its first interval closed: it has no statistics"
+        ))),
+    }
+}
+
+/// A filter on the time series.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SeriesQuery {
+    /// Only intervals that closed after this many seconds into the run.
+    pub since: Option<f64>,
+}
+
+/// The run's closed intervals, in order: rps, failures, percentiles, VUs per interval.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/series", tag = "statistics",
+    params(("id" = String, Path), SeriesQuery),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn series(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<SeriesQuery>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    record_of(&state, &caller, &id)?;
+    let since = query.since.unwrap_or(f64::NEG_INFINITY);
+    Ok(Json(state.store.intervals(&id, since)?))
+}
+
+fn event(name: &str, body: &impl Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(body)
+        .unwrap_or_else(|_| Event::default().event(name))
+}
+
+/// The live stream of a run: first a `snapshot` event (the cumulative statistics now), then
+/// an `interval` event as each interval closes, a `lagged` event (`{"skipped": N}`) when a
+/// slow reader missed some, and an `end` event with the final state. A finished run's
+/// stream is its last snapshot and `end`.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/stream", tag = "statistics",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Server-Sent Events: snapshot, interval, lagged, end", content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = record_of(&state, &caller, &id)?;
+    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
+    let Some(live) = state.live_run(&caller, &id) else {
+        let snapshot = stored_json(&state, &id, "snapshot.json")?.unwrap_or_default();
+        let end = serde_json::json!({"state": record.state, "reason": record.reason});
+        let events = [event("snapshot", &snapshot), event("end", &end)];
+        let stream = tokio_stream::iter(events.map(Ok::<_, Infallible>));
+        return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
+    };
+    // Subscribed before the snapshot is taken: no interval falls between the two.
+    let intervals = BroadcastStream::new(live.handle.subscribe());
+    let first = event("snapshot", &live.handle.snapshot());
+    let handle = live.handle.clone();
+    let updates = intervals.map(|item| match item {
+        Ok(interval) => event("interval", &interval),
+        Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+            event("lagged", &serde_json::json!({ "skipped": skipped }))
+        }
+    });
+    let end = futures_end(handle);
+    let stream = tokio_stream::once(first)
+        .chain(updates)
+        .chain(end)
+        .map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(keep_alive).into_response())
+}
+
+/// The `end` event, once the run has its report.
+fn futures_end(handle: crate::run::RunHandle) -> impl tokio_stream::Stream<Item = Event> {
+    tokio_stream::once(()).then(move |()| {
+        let handle = handle.clone();
+        async move {
+            let report = handle.wait().await;
+            let (state, reason) = crate::store::RunState::of(&report.status);
+            event(
+                "end",
+                &serde_json::json!({ "state": state, "reason": reason }),
+            )
+        }
+    })
+}
+
+/// The final report of a finished run, as the JSON summary (`docs/summary.schema.json`).
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/report", tag = "statistics",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the JSON summary", body = Object),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the run is not over (or was interrupted)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let record = record_of(&state, &caller, &id)?;
+    record.summary.map(Json).ok_or_else(|| {
+        ApiError::conflict(format!(
+            "run {id:?} is {}: a report comes when it ends (its statistics so far are at \
+             /v1/runs/{id}/stats)",
+            record.state.as_str()
+        ))
+    })
+}
+
+/// A Locust-compatible CSV file of a finished run: `stats.csv`, `stats_history.csv`,
+/// `failures.csv` or `exceptions.csv`.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/report/{file}", tag = "statistics",
+    params(("id" = String, Path), ("file" = String, Path, description = "stats.csv, stats_history.csv, failures.csv or exceptions.csv")),
+    responses(
+        (status = 200, description = "the CSV file", content_type = "text/csv", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report_file(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let record = record_of(&state, &caller, &id)?;
+    if !REPORT_FILES.contains(&file.as_str()) {
+        return Err(ApiError::not_found(
+            "report file (there are stats.csv, stats_history.csv, failures.csv, exceptions.csv)",
+            &file,
+        ));
+    }
+    let body = state.store.report(&id, &file)?.ok_or_else(|| {
+        ApiError::conflict(format!(
+            "run {id:?} is {}: its files come when it ends",
+            record.state.as_str()
+        ))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// The run's log: the most recent lines (bounded by the run's `limits.logBytes`).
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/log", tag = "statistics",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<LogView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn log(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Some(live) = state.live_run(&caller, &id) {
+        let lines: Vec<LogView> = live.handle.recent_logs().iter().map(Into::into).collect();
+        return Ok(Json(
+            serde_json::to_value(lines).map_err(anyhow::Error::from)?,
+        ));
+    }
+    record_of(&state, &caller, &id)?;
+    Ok(Json(
+        stored_json(&state, &id, "log.json")?.unwrap_or_else(|| serde_json::json!([])),
+    ))
+}
