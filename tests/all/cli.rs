@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use loadwright_tests::guests;
 
 /// Builds the `host` binary once (a no-op when it is up to date) and returns its path.
-fn host() -> &'static PathBuf {
+pub(crate) fn host() -> &'static PathBuf {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
     HOST.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

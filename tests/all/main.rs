@@ -12,6 +12,7 @@ mod hooks;
 mod loading;
 mod open_model;
 mod sandbox;
+mod server;
 mod stop;
 mod thresholds;
 
