@@ -22,7 +22,7 @@ fn token_hash(token: &str) -> String {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(token.as_bytes())?;
+            child.stdin.take().expect("stdin").write_all(token.as_bytes())?;
             child.wait_with_output()
         })
         .expect("sha256sum");
@@ -148,9 +148,9 @@ impl Server {
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
-            data.to_str().unwrap(),
+            data.to_str().expect("a UTF-8 path"),
             "--config",
-            config_path.to_str().unwrap(),
+            config_path.to_str().expect("a UTF-8 path"),
             "--shutdown-grace",
             "10s",
         ]);
@@ -243,7 +243,7 @@ impl Server {
                 run["state"].as_str(),
                 Some("starting" | "running" | "paused" | "stopping")
             );
-            if over && !run["summary"].is_null() || over && run["state"] == "interrupted" {
+            if over && (!run["summary"].is_null() || run["state"] == "interrupted") {
                 return run;
             }
             assert!(Instant::now() < deadline, "run {id} did not end: {run}");
