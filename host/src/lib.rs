@@ -3,8 +3,12 @@
 //!
 //! # Layout
 //!
-//! - `cli`: the `host` command line (`run`, `inspect`, `target`) and the terminal's live
-//!   control keys, a thin shell over [`run`].
+//! - `cli`: the `host` command line (`run`, `serve`, `inspect`, `target`) and the
+//!   terminal's live control keys, a thin shell over [`run`] and [`api`].
+//! - [`api`]: the server's HTTP API (`host serve`): tenants, scenarios, runs, live stats
+//!   (SSE), reports, OpenAPI, Prometheus metrics.
+//! - [`store`]: the server's persistence: SQLite for metadata, runs, series and reports;
+//!   components on disk by hash.
 //! - [`run`]: one library API under every shell: start a [`run::Run`] from a plan, get a
 //!   handle with status, snapshots, a live stream of intervals, live control, and stop.
 //! - [`vu`]: VU lifecycle and the executors that schedule iterations; graceful stop.
@@ -19,7 +23,7 @@
 //!   summary, Locust CSV, NDJSON).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //!
-//! Imports point down: `cli` → `run` → `vu`/`engine`/`stats` → `http`.
+//! Imports point down: `cli` → `api` → `run`/`store` → `vu`/`engine`/`stats` → `http`.
 
 pub mod api;
 pub mod cli;
