@@ -17,27 +17,25 @@ def require_built():
                  "wasm32-wasip2 --target-dir ../target/wasm)")
 
 
-def rss_kib(pid):
-    """The resident memory of process `pid`, in KiB (0 once it is gone)."""
+def _field_kib(path, key):
+    """The value in KiB of the line starting with `key` in `path` (0 once it is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(key):
                     return int(line.split()[1])
     except FileNotFoundError:
         pass
     return 0
+
+
+def rss_kib(pid):
+    """The resident memory of process `pid`, in KiB (0 once it is gone)."""
+    return _field_kib(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_kib(pid):
     """The proportional set size of process `pid`, in KiB: resident memory with each shared
     page divided among the mappings that share it (0 once it is gone). Pages of the
     compiled component's data image, mapped once per VU, count once here, N times in RSS."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
+    return _field_kib(f"/proc/{pid}/smaps_rollup", "Pss:")

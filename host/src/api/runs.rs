@@ -16,7 +16,7 @@ use super::state::{AppState, LiveRun};
 use super::tenants::Caller;
 use crate::config::{Overrides, PlanDocument, parse_duration};
 use crate::http::Egress;
-use crate::run::{ControlError, Run, StartError};
+use crate::run::{ControlError, Run, RunHandle, StartError};
 use crate::store::{RunRecord, RunState, now};
 
 /// What to run.
@@ -436,10 +436,7 @@ pub async fn pause(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, ApiError> {
-    let live = live_or_conflict(&state, &caller, &id)?;
-    live.handle.pause().map_err(|e| control_error(&e))?;
-    let record = record_of(&state, &caller, &id)?;
-    Ok(Json(RunView::of(record, Some(&live), false)))
+    control(&state, &caller, &id, RunHandle::pause)
 }
 
 /// Resumes a paused run.
@@ -454,8 +451,18 @@ pub async fn resume(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, ApiError> {
-    let live = live_or_conflict(&state, &caller, &id)?;
-    live.handle.resume().map_err(|e| control_error(&e))?;
-    let record = record_of(&state, &caller, &id)?;
+    control(&state, &caller, &id, RunHandle::resume)
+}
+
+/// Applies `action` to run `id` in progress and answers with the run.
+fn control(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: fn(&RunHandle) -> Result<bool, ControlError>,
+) -> Result<Json<RunView>, ApiError> {
+    let live = live_or_conflict(state, caller, id)?;
+    action(&live.handle).map_err(|e| control_error(&e))?;
+    let record = record_of(state, caller, id)?;
     Ok(Json(RunView::of(record, Some(&live), false)))
 }
