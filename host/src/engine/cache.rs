@@ -8,6 +8,7 @@ use wasmtime::component::Component;
 
 use super::Engine;
 use super::component::LoadError;
+use super::componentize::componentize;
 
 impl Engine {
     /// Where the compiled form of the component with `hash` is cached, if caching is on.
@@ -22,12 +23,27 @@ impl Engine {
     }
 
     /// Compiles `bytes` (SHA-256 `hash`), or maps the cached compilation.
-    pub(crate) fn compile(&self, bytes: &[u8], hash: &str) -> Result<Component, LoadError> {
+    pub(crate) fn compile(
+        &self,
+        bytes: &[u8],
+        hash: &str,
+        core_module: bool,
+    ) -> Result<Component, LoadError> {
         let engine = &self.inner.wasmtime;
         let invalid =
             |err: wasmtime::Error| LoadError::Invalid(format!("{:#}", anyhow::Error::from(err)));
+        // A core module becomes a component only when it is compiled, not on a cache hit.
+        let component_bytes = || -> Result<std::borrow::Cow<'_, [u8]>, LoadError> {
+            if core_module {
+                componentize(bytes)
+                    .map(Into::into)
+                    .map_err(LoadError::Componentize)
+            } else {
+                Ok(bytes.into())
+            }
+        };
         let Some(path) = self.artifact_path(hash) else {
-            return Component::new(engine, bytes).map_err(invalid);
+            return Component::new(engine, &*component_bytes()?).map_err(invalid);
         };
         if path.exists() {
             // SAFETY: the file was written by `precompile_component` of an engine with the same
@@ -38,7 +54,9 @@ impl Engine {
                 Err(err) => tracing::warn!("ignoring unusable cached artifact {path:?}: {err}"),
             }
         }
-        let artifact = engine.precompile_component(bytes).map_err(invalid)?;
+        let artifact = engine
+            .precompile_component(&component_bytes()?)
+            .map_err(invalid)?;
         let stored = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)

@@ -10,6 +10,7 @@ use wasmtime::component::types::ComponentItem;
 
 use super::Engine;
 use super::bindings::{EXPORT, PACKAGE, WorldPre};
+use super::componentize;
 use super::config::LoadLimits;
 use super::host::ALLOWED_WASI;
 use super::instance::Instance;
@@ -24,13 +25,20 @@ pub enum LoadError {
          your scenario's build produced"
     )]
     NotWasm,
-    /// A core module instead of a component.
+    /// A core module that does not export our world's functions.
     #[error(
-        "this is a core WebAssembly module, not a component: build the scenario for the \
-         wasm32-wasip2 target (`cargo build --target wasm32-wasip2`), or wrap the module with \
-         `wasm-tools component new`"
+        "this is a core WebAssembly module that does not export the scenario's functions \
+         (`{EXPORT}#run-task` and the others): build Rust scenarios for the wasm32-wasip2 \
+         target (`cargo build --target wasm32-wasip2`), and Go scenarios with the Loadwright Go \
+         SDK (`GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`)"
     )]
     CoreModule,
+    /// A core module that exports the scenario's functions but cannot be made a component.
+    #[error(
+        "this core module exports the scenario's functions but does not fit the contract \
+         ({PACKAGE}): {0}. Build it with the Loadwright Go SDK of this release"
+    )]
+    Componentize(String),
     /// Malformed or failed to compile.
     #[error("invalid component: {0}")]
     Invalid(String),
@@ -118,15 +126,21 @@ impl Scenario {
     }
 }
 
-fn kind_of(bytes: &[u8]) -> Result<(), LoadError> {
+/// Whether `bytes` are a component (`false`) or a core module meant for our world (`true`,
+/// to componentize); anything else is refused.
+fn kind_of(bytes: &[u8]) -> Result<bool, LoadError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(LoadError::NotWasm);
     }
     // Core modules have version 1 and layer 0; components have layer 1.
     if bytes[6..8] == [0, 0] {
-        return Err(LoadError::CoreModule);
+        return if componentize::is_scenario_module(bytes) {
+            Ok(true)
+        } else {
+            Err(LoadError::CoreModule)
+        };
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Refuses a component over the size and complexity caps, before the costly compile.
@@ -200,7 +214,7 @@ impl Engine {
     /// Loads a scenario from the bytes of a component: validates it, compiles it (or reuses
     /// the cached compilation), and reads its options.
     pub async fn load(&self, bytes: &[u8]) -> Result<Scenario, LoadError> {
-        kind_of(bytes)?;
+        let core_module = kind_of(bytes)?;
         check_shape(bytes, &self.inner.options.load_limits)?;
         let hash = format!("{:x}", Sha256::digest(bytes));
         let component = {
@@ -208,7 +222,7 @@ impl Engine {
             let bytes = bytes.to_vec();
             let hash = hash.clone();
             // Compiling takes 50 ms to 2 s of CPU: keep it off the async workers.
-            tokio::task::spawn_blocking(move || engine.compile(&bytes, &hash))
+            tokio::task::spawn_blocking(move || engine.compile(&bytes, &hash, core_module))
                 .await
                 .map_err(|err| LoadError::Invalid(err.to_string()))??
         };

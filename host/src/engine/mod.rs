@@ -8,6 +8,7 @@
 pub(crate) mod bindings;
 mod cache;
 mod component;
+mod componentize;
 mod config;
 mod host;
 mod instance;

@@ -1,0 +1,3 @@
+module github.com/loadwright/loadwright/sdk/go
+
+go 1.24
