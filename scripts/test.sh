@@ -20,4 +20,16 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 for guests in guest-examples tests/guests; do
   (cd "$guests" && cargo clippy --quiet --target wasm32-wasip2 --target-dir "$root/target/wasm" -- -D warnings)
 done
+# The Go SDK: formatting, vet (natively and for wasip1, examples and test guests too), tests.
+gofmt="$(scripts/go.sh env GOROOT)/bin/gofmt"
+unformatted=$("$gofmt" -l sdk/go guest-examples/go-hello guest-examples/go-shop tests/guests/go-probe)
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+(cd sdk/go && ../../scripts/go.sh vet ./... && GOOS=wasip1 GOARCH=wasm ../../scripts/go.sh vet ./... \
+  && ../../scripts/go.sh test ./...)
+for module in guest-examples/go-hello guest-examples/go-shop tests/guests/go-probe; do
+  (cd "$module" && GOOS=wasip1 GOARCH=wasm "$root/scripts/go.sh" vet ./...)
+done
 cargo test --workspace

@@ -1,5 +1,6 @@
-//! Builds every guest the tests use from source (the examples and `tests/guests`) for
-//! wasm32-wasip2, and writes a constant with the path of each into `guests.rs`.
+//! Builds every guest the tests use from source (the examples and `tests/guests`): the Rust
+//! ones for wasm32-wasip2, the Go ones as WASI reactors with the Go toolchain
+//! (`scripts/go.sh`), and writes a constant with the path of each into `guests.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,14 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("OTHER_WORLD", "tests/guests", "other_world"),
     ("SOCKETS", "tests/guests", "sockets"),
     ("HOSTILE", "tests/guests", "hostile"),
+];
+
+/// (constant, directory relative to the repository root, artifact name) of the Go guests:
+/// core modules, which the host makes components of.
+const GO_GUESTS: &[(&str, &str, &str)] = &[
+    ("GO_HELLO", "guest-examples/go-hello", "go-hello"),
+    ("GO_SHOP", "guest-examples/go-shop", "go-shop"),
+    ("GO_PROBE", "tests/guests/go-probe", "go-probe"),
 ];
 
 fn main() {
@@ -29,6 +38,7 @@ fn main() {
         "sdk/rust/Cargo.toml",
         "guest-examples",
         "tests/guests",
+        "sdk/go",
     ] {
         watch(&root.join(dir));
     }
@@ -49,6 +59,14 @@ fn main() {
         );
         constants.push_str(&format!(
             "/// Path of the `{artifact}` guest component.\npub const {name}: &str = {:?};\n",
+            path.display().to_string()
+        ));
+    }
+    for (name, dir, artifact) in GO_GUESTS {
+        let path = target_dir.join("go").join(format!("{artifact}.wasm"));
+        build_go(&root, &root.join(dir), &path);
+        constants.push_str(&format!(
+            "/// Path of the `{artifact}` Go guest (a core module).\npub const {name}: &str = {:?};\n",
             path.display().to_string()
         ));
     }
@@ -108,4 +126,21 @@ fn watch(path: &Path) {
     } else {
         println!("cargo:rerun-if-changed={}", path.display());
     }
+}
+
+fn build_go(root: &Path, dir: &Path, output: &Path) {
+    let status = Command::new(root.join("scripts/go.sh"))
+        .current_dir(dir)
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .args(["build", "-buildmode=c-shared", "-o"])
+        .arg(output)
+        .arg(".")
+        .status()
+        .unwrap_or_else(|err| panic!("cannot run scripts/go.sh ({err}); run scripts/setup.sh"));
+    assert!(
+        status.success(),
+        "building the Go guest in {} failed (is Go installed? scripts/setup.sh installs it)",
+        dir.display()
+    );
 }

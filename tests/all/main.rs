@@ -8,6 +8,7 @@ mod counts;
 mod egress;
 mod executors;
 mod faults;
+mod go;
 mod hooks;
 mod loading;
 mod open_model;

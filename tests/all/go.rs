@@ -1,0 +1,205 @@
+//! Go scenarios, built by the Go toolchain as WASI reactors and loaded as they are: the host
+//! makes them components. Counts are exact, tasks in proportion, hooks fire, checks and
+//! metrics are recorded, snapshots read from Go, and a Go panic fails only its iteration.
+
+use loadwright_host::run::RunStatus;
+use loadwright_host::stats::CustomKind;
+use loadwright_tests::guests;
+use loadwright_tests::target::Recorder;
+
+use crate::cli::host;
+use crate::{engine, load, run};
+
+fn query(request: &str, key: &str) -> Option<String> {
+    request
+        .split_once('?')?
+        .1
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{key}=")).map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_module_loads_as_a_component_with_its_tasks() {
+    let scenario = load(&engine(), guests::GO_PROBE).await;
+    let tasks: Vec<(String, u32)> = scenario
+        .info()
+        .tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.weight))
+        .collect();
+    assert_eq!(tasks, [("a".to_owned(), 3), ("b".to_owned(), 1)]);
+    let shop = load(&engine(), guests::GO_SHOP).await;
+    assert!(
+        shop.info().plan.contains("\"vus\":5"),
+        "{}",
+        shop.info().plan
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_hello_makes_exactly_the_requests_asked_for() {
+    let target = Recorder::start().await;
+    let report = run(
+        guests::GO_HELLO,
+        r#"{"vus": 5, "iterations": 60}"#,
+        &target.url(),
+        &[],
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Completed);
+    assert_eq!(target.count("/"), 60);
+    assert_eq!(report.snapshot.total.count, 60);
+    assert_eq!(report.snapshot.iterations, 60);
+    let check = &report.snapshot.checks[0];
+    assert_eq!((check.name.as_str(), check.passes), ("status is 200", 60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_tasks_run_in_proportion_and_every_hook_fires() {
+    let target = Recorder::start().await;
+    let report = run(
+        guests::GO_PROBE,
+        r#"{"vus": 4, "iterations": 400}"#,
+        &target.url(),
+        &[],
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Completed);
+    let (a, b) = (target.count("/a"), target.count("/b"));
+    assert_eq!(a + b, 400);
+    // Weights 3:1; the pick is random, so the bounds are generous (p < 1e-6 outside).
+    assert!((240..=360).contains(&a), "a={a} b={b}");
+    assert_eq!(target.count("/hook/test-start"), 1);
+    assert_eq!(target.count("/hook/vu-start"), 4);
+    assert_eq!(target.count("/hook/vu-stop"), 4);
+    let stop = target
+        .requests()
+        .into_iter()
+        .find(|r| r.starts_with("/hook/test-stop"))
+        .expect("on-test-stop ran");
+    let seen_before: u64 = query(&stop, "requests").unwrap().parse().unwrap();
+    assert_eq!(
+        seen_before,
+        report.snapshot.total.count - 1,
+        "the final snapshot reached Go"
+    );
+    let checks = &report.snapshot.checks[0];
+    assert_eq!(
+        (checks.name.as_str(), checks.passes, checks.fails),
+        ("probe ran", 400, 0)
+    );
+    let metric = report
+        .snapshot
+        .metrics
+        .iter()
+        .find(|m| m.name == "probe_tasks")
+        .expect("the custom counter");
+    assert_eq!((metric.kind, metric.value), (CustomKind::Counter, 400.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_panic_fails_its_iteration_and_the_vu_goes_on() {
+    let target = Recorder::start().await;
+    let plan =
+        r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 2, "iterations": 20}}}"#;
+    let report = run(
+        guests::GO_PROBE,
+        plan,
+        &target.url(),
+        &[("panic_every", "5")],
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Completed);
+    let s = &report.snapshot;
+    assert_eq!(s.iterations, 40);
+    assert_eq!(
+        s.iterations_failed, 8,
+        "iterations 4, 9, 14 and 19 of each VU panic"
+    );
+    assert_eq!(target.count("/a") + target.count("/b"), 32);
+    // The panic is recovered into the iteration's error: the VU is not started again.
+    assert_eq!(target.count("/hook/vu-start"), 2);
+    let panics: u64 = s
+        .iteration_errors
+        .iter()
+        .filter(|e| e.kind == "error" && e.message.starts_with("panic: planned panic"))
+        .map(|e| e.count)
+        .sum();
+    assert_eq!(panics, 8, "{:?}", s.iteration_errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_stats_reaches_go_every_interval() {
+    let target = Recorder::start().await;
+    // Stats intervals of 200 ms over a 1.2 s run.
+    let report = run(
+        guests::GO_PROBE,
+        r#"{"vus": 1, "duration": "1200ms"}"#,
+        &target.url(),
+        &[],
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Completed);
+    let calls = target.count("/hook/stats");
+    assert!((3..=8).contains(&calls), "{calls} on-stats calls");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_scenario_reads_the_live_snapshot_and_the_setup_data() {
+    let target = Recorder::start().await;
+    let report = run(
+        guests::GO_PROBE,
+        r#"{"iterations": 30}"#,
+        &target.url(),
+        &[("snapshot", "1")],
+    )
+    .await;
+    assert_eq!(report.snapshot.iterations, 30);
+    let log = target.requests();
+    let mut checked = 0;
+    for (index, request) in log.iter().enumerate() {
+        if !request.starts_with("/snap?") {
+            continue;
+        }
+        // One VU, one request at a time: its snapshot counts the requests before this one.
+        assert_eq!(
+            query(request, "count"),
+            Some(index.to_string()),
+            "{request}"
+        );
+        assert_eq!(
+            query(request, "iterations"),
+            query(request, "iteration"),
+            "{request}"
+        );
+        assert_eq!(query(request, "setup").as_deref(), Some("setup-ok"));
+        checked += 1;
+    }
+    assert_eq!(checked, 30);
+}
+
+#[test]
+fn host_run_takes_a_go_module_as_it_is() {
+    let out = std::process::Command::new(host())
+        .args(["run", guests::GO_SHOP, "--target-demo", "--duration", "2s"])
+        .env(
+            "LOADWRIGHT_CACHE_DIR",
+            std::env::temp_dir().join("loadwright-test-cache"),
+        )
+        .output()
+        .expect("run host");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "POST /login",
+        "GET /items/{id}",
+        "✓ added to cart",
+        "items_added",
+    ] {
+        assert!(stdout.contains(line), "{line} in:\n{stdout}");
+    }
+}
