@@ -7,7 +7,9 @@ sleeps (think_ms = 10 min), so all are parked in a `sleep` with a kept-alive con
 100 ms intervals) says when the last VU is up; then the host's resident memory is read.
 Memory per VU is the growth over a run of 100 VUs, divided by the extra VUs.
 
-Usage: bench/vus.py [--counts 1000,10000,50000] [--closed]
+Usage: bench/vus.py [--counts 1000,10000,50000] [--closed] [--scenario PATH] [--base N]
+--scenario measures another guest that takes `think_ms` (the Go example go-hello, say);
+--base is the VU count the others are compared with (default 100).
 With --closed (or when the open-file limit cannot give each VU a connection), the VUs'
 request goes to a closed port and they park without a connection.
 A pool of N VUs needs about 7 N memory mappings: past vm.max_map_count (65 530 by default)
@@ -52,12 +54,12 @@ def enough_files(wanted):
         return hard
 
 
-def measure(vus, target):
+def measure(vus, target, scenario):
     """(RSS KiB, PSS KiB with all VUs parked, seconds to bring them up)."""
     ensure_map_count(vus)
     with tempfile.TemporaryDirectory() as tmp:
         stream = Path(tmp) / "intervals.ndjson"
-        argv = [str(HOST), "run", str(HELLO), "--host", target, "-q", "--vus", str(vus),
+        argv = [str(HOST), "run", str(scenario), "--host", target, "-q", "--vus", str(vus),
                 "--duration", "10m", "--param", "think_ms=600000", "--graceful-stop", "0s",
                 "--stats-interval", "100ms", "--out", f"ndjson={stream}"]
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -90,6 +92,8 @@ def measure(vus, target):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--counts", default="1000,10000,50000")
+    parser.add_argument("--scenario", default=str(HELLO), help="the guest to measure")
+    parser.add_argument("--base", type=int, default=100, help="VUs of the baseline run")
     parser.add_argument("--closed", action="store_true",
                         help="point the VUs at a closed port: no connection per VU")
     args = parser.parse_args()
@@ -113,14 +117,15 @@ def main():
 
 
 def run(args, target):
-    base_rss, base_pss, _ = measure(100, target)
+    base = args.base
+    base_rss, base_pss, _ = measure(base, target, args.scenario)
     print(f"{'VUs':>7} {'RSS MiB':>9} {'RSS KiB/VU':>11} {'PSS KiB/VU':>11} {'ramp s':>7} "
           f"{'VUs/s':>9}  (ramp to 0.1 s)")
-    print(f"{100:>7} {base_rss / 1024:>9.1f}")
+    print(f"{base:>7} {base_rss / 1024:>9.1f}")
     for vus in [int(c) for c in args.counts.split(",")]:
-        rss, pss, ramp = measure(vus, target)
-        rss_per_vu = (rss - base_rss) / (vus - 100)
-        pss_per_vu = (pss - base_pss) / (vus - 100)
+        rss, pss, ramp = measure(vus, target, args.scenario)
+        rss_per_vu = (rss - base_rss) / (vus - base)
+        pss_per_vu = (pss - base_pss) / (vus - base)
         print(f"{vus:>7} {rss / 1024:>9.1f} {rss_per_vu:>11.1f} {pss_per_vu:>11.1f} {ramp:>7.2f} "
               f"{vus / ramp:>9.0f}")
 

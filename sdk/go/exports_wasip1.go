@@ -5,13 +5,15 @@ package loadwright
 import "github.com/loadwright/loadwright/sdk/go/internal/abi"
 
 // The guest interface's functions, exported under their component names. Arguments the
-// host wrote into guest memory are lifted first, then the arena is reset; results are laid
-// out in the arena for the host to read after the return.
+// host lowered into guest memory are lifted first; the scenario's code runs between
+// abi.Enter and abi.Leave; results are laid out in the scratch arena for the host to read
+// after the return.
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#options
 func exportOptions() uint32 {
-	abi.Reset()
+	abi.Enter()
 	list, doc := options()
+	abi.Leave()
 	return abi.PutOptions(mem, list, doc)
 }
 
@@ -25,14 +27,17 @@ func unitResult(err error) uint32 {
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#run-task
 func exportRunTask(index uint32) uint32 {
-	abi.Reset()
-	return unitResult(runTask(index))
+	abi.Enter()
+	err := runTask(index)
+	abi.Leave()
+	return unitResult(err)
 }
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#on-test-start
 func exportOnTestStart() uint32 {
-	abi.Reset()
+	abi.Enter()
 	data, err := onTestStart()
+	abi.Leave()
 	if err != nil {
 		return unitResult(err)
 	}
@@ -42,25 +47,30 @@ func exportOnTestStart() uint32 {
 //go:wasmexport loadwright:scenario/guest@0.1.0#on-test-stop
 func exportOnTestStop(snapshot uint32) {
 	s := abi.GetSnapshot(mem, mem.Load(snapshot, abi.SnapshotSize))
-	abi.Reset()
+	abi.Enter()
 	onTestStop(s)
+	abi.Leave()
 }
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#on-vu-start
 func exportOnVUStart() uint32 {
-	abi.Reset()
-	return unitResult(onVUStart())
+	abi.Enter()
+	err := onVUStart()
+	abi.Leave()
+	return unitResult(err)
 }
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#on-vu-stop
 func exportOnVUStop() {
-	abi.Reset()
+	abi.Enter()
 	onVUStop()
+	abi.Leave()
 }
 
 //go:wasmexport loadwright:scenario/guest@0.1.0#on-stats
 func exportOnStats(snapshot uint32) {
 	s := abi.GetSnapshot(mem, mem.Load(snapshot, abi.SnapshotSize))
-	abi.Reset()
+	abi.Enter()
 	onStats(s)
+	abi.Leave()
 }

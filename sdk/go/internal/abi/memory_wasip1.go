@@ -7,64 +7,102 @@ import "unsafe"
 // base is address 0 of linear memory: guest addresses are offsets from it.
 var base unsafe.Pointer
 
-// boot serves allocations made before the Go runtime is initialized (the WASI adapter's
-// stack and state, asked for while the runtime starts). They are never freed.
+// boot serves permanent allocations until the heap can: those made while the Go runtime
+// starts (the WASI adapter's stack and state).
 var boot [1 << 20]byte
 
-// arena serves the canonical ABI's allocations: bump allocation in a chunk, reset once a
-// call's values are lifted into Go values.
-var arena struct {
+// bump allocates by bumping an offset in a chunk, taking a new chunk when one is full.
+type bump struct {
 	chunk []byte
 	next  uint32
-	// Earlier chunks of the current call, kept alive until the reset.
-	kept  [][]byte
-	ready bool
+	// Full chunks whose values must stay readable (until the next reset, for scratch).
+	kept [][]byte
 }
 
 func addrOf(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
-func alloc(size, align uint32) (uint32, []byte) {
+func (a *bump) alloc(size, align uint32, canGrow bool) (uint32, []byte) {
 	if align == 0 {
 		align = 1
 	}
-	if arena.chunk == nil {
-		arena.chunk = boot[:]
-	}
 	for {
-		start := addrOf(arena.chunk)
-		at := (start+arena.next+align-1)/align*align - start
-		if at+size <= uint32(len(arena.chunk)) {
-			arena.next = at + size
-			buf := arena.chunk[at : at+size : at+size]
-			// The arena is reused call after call: layouts expect zeroed memory.
+		start := addrOf(a.chunk)
+		at := (start+a.next+align-1)/align*align - start
+		if a.chunk != nil && at+size <= uint32(len(a.chunk)) {
+			a.next = at + size
+			buf := a.chunk[at : at+size : at+size]
+			// Chunks are reused: layouts expect zeroed memory.
 			clear(buf)
 			return start + at, buf
 		}
-		if !arena.ready {
+		if !canGrow {
 			// Out of boot memory before the runtime runs: nothing safe is left to do.
 			panic("loadwright: the boot arena is exhausted")
 		}
-		grown := max(2*len(arena.chunk), int(size+align), 64<<10)
-		// Values in the full chunk stay readable until the reset.
-		arena.kept = append(arena.kept, arena.chunk)
-		arena.chunk, arena.next = make([]byte, grown), 0
+		if a.chunk != nil {
+			a.kept = append(a.kept, a.chunk)
+		}
+		a.chunk, a.next = make([]byte, max(2*len(a.chunk), int(size+align), 64<<10)), 0
 	}
 }
 
-// Ready switches allocation from the boot arena to the Go heap; the SDK calls it from its
-// package initialization, once the runtime runs.
+func (a *bump) reset() {
+	a.kept = nil
+	a.next = 0
+}
+
+// Two arenas. Scratch holds the canonical ABI's values of one call (the arguments the host
+// lowers into an export, the results it lowers from an import, the results an export lays
+// out) and is reset once they are lifted. Permanent holds everything else: what the WASI
+// adapter allocates for itself (its stack and state, on its first use, while guest code
+// runs), which must never move or be reused.
+var (
+	// Its first chunk is boot, set on first use: package variables are initialized after
+	// the runtime starts, and the adapter allocates before.
+	permanent bump
+	scratch   bump
+	// inScratch is true except while the scenario's own code runs.
+	inScratch bool
+	ready     bool
+)
+
+func alloc(size, align uint32) (uint32, []byte) {
+	if inScratch {
+		return scratch.alloc(size, align, true)
+	}
+	if permanent.chunk == nil {
+		permanent.chunk = boot[:]
+	}
+	return permanent.alloc(size, align, ready)
+}
+
+// Ready is called from the SDK's package initialization, once the runtime runs: the heap
+// can serve allocations, and until an export runs, allocations are the host's scratch.
 func Ready() {
-	arena.ready = true
-	arena.chunk, arena.next = make([]byte, 64<<10), 0
+	ready = true
+	inScratch = true
 }
 
-// Reset frees the current call's allocations (their values have been lifted).
-func Reset() {
-	if !arena.ready {
-		return
+// Enter starts an export's own code, once its arguments are lifted: the scratch values are
+// dropped and allocations are permanent until Leave.
+func Enter() {
+	scratch.reset()
+	inScratch = false
+}
+
+// Leave ends an export's own code: its results and the next call's arguments go to scratch.
+func Leave() { inScratch = true }
+
+// Call runs f, an import call and the lifting of its results, with allocations in scratch,
+// then drops them.
+func Call(f func()) {
+	outer := inScratch
+	inScratch = true
+	f()
+	if !outer {
+		scratch.reset()
 	}
-	arena.kept = nil
-	arena.next = 0
+	inScratch = outer
 }
 
 type linear struct{}
@@ -86,6 +124,3 @@ func cabiRealloc(oldPtr, oldSize, align, newSize uint32) uint32 {
 	}
 	return addr
 }
-
-// Addr is the guest address of b's first byte.
-func Addr(b []byte) uint32 { return addrOf(b) }
