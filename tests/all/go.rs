@@ -203,3 +203,22 @@ fn host_run_takes_a_go_module_as_it_is() {
         assert!(stdout.contains(line), "{line} in:\n{stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_go_vu_draws_its_own_random_numbers() {
+    let target = Recorder::start().await;
+    let plan =
+        r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 4, "iterations": 1}}}"#;
+    run(guests::GO_PROBE, plan, &target.url(), &[("rand", "1")]).await;
+    let mut numbers: Vec<String> = target
+        .requests()
+        .iter()
+        .filter_map(|r| r.strip_prefix("/rand?n=").map(str::to_owned))
+        .collect();
+    assert_eq!(numbers.len(), 4);
+    numbers.sort();
+    numbers.dedup();
+    // Each VU starts its own Go runtime, which seeds math/rand from the host's randomness
+    // (a pre-initialized image would give every VU the same numbers: bench/README.md).
+    assert_eq!(numbers.len(), 4, "every VU has its own generator");
+}

@@ -1,12 +1,14 @@
 // The Go probe: tasks "a" (weight 3) and "b" (weight 1) each send one request; every hook
 // announces itself with a request the test target counts. Parameters steer it:
 // `panic_every=N` panics in every Nth iteration of a VU, `snapshot=1` reads the live
-// statistics and the setup data and reports them, `fail_vu_start=N` makes VU N never start.
+// statistics and the setup data and reports them, `fail_vu_start=N` makes VU N never start,
+// `rand=1` reports a number from math/rand in each VU.
 package main
 
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 
 	lw "github.com/loadwright/loadwright/sdk/go"
@@ -34,6 +36,9 @@ func init() {
 	})
 	lw.OnVUStart(func() error {
 		hit("/hook/vu-start")
+		if _, ok := param("rand"); ok {
+			hit(fmt.Sprintf("/rand?n=%d", rand.Uint64()))
+		}
 		if n, ok := param("fail_vu_start"); ok && uint32(n) == lw.ID() {
 			return errors.New("VU refused by the probe")
 		}
