@@ -31,8 +31,12 @@ fn upload_run_stream_and_report() {
         (again.status, again.json()["id"].as_str()),
         (200, Some(id.as_str()))
     );
+    // A Go-built core module is taken as it is, as `host run` takes it.
+    let go = server.upload("acme-token", &std::fs::read(guests::GO_HELLO).unwrap());
+    assert_eq!(go.status, 201, "{go:?}");
+    assert_eq!(go.json()["tasks"][0]["name"], "default");
     let listed = server.get("acme-token", "/v1/scenarios").json();
-    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(
         server
             .get("acme-token", &format!("/v1/scenarios/{id}"))
