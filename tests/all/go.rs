@@ -8,15 +8,8 @@ use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
 use crate::cli::host;
+use crate::hooks::{query, snapshots_match_the_server};
 use crate::{engine, load, run};
-
-fn query(request: &str, key: &str) -> Option<String> {
-    request
-        .split_once('?')?
-        .1
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(&format!("{key}=")).map(str::to_owned))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_go_module_loads_as_a_component_with_its_tasks() {
@@ -155,27 +148,7 @@ async fn a_go_scenario_reads_the_live_snapshot_and_the_setup_data() {
     )
     .await;
     assert_eq!(report.snapshot.iterations, 30);
-    let log = target.requests();
-    let mut checked = 0;
-    for (index, request) in log.iter().enumerate() {
-        if !request.starts_with("/snap?") {
-            continue;
-        }
-        // One VU, one request at a time: its snapshot counts the requests before this one.
-        assert_eq!(
-            query(request, "count"),
-            Some(index.to_string()),
-            "{request}"
-        );
-        assert_eq!(
-            query(request, "iterations"),
-            query(request, "iteration"),
-            "{request}"
-        );
-        assert_eq!(query(request, "setup").as_deref(), Some("setup-ok"));
-        checked += 1;
-    }
-    assert_eq!(checked, 30);
+    assert_eq!(snapshots_match_the_server(&target.requests()), 30);
 }
 
 #[test]

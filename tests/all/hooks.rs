@@ -6,7 +6,8 @@ use loadwright_tests::target::Recorder;
 
 use crate::{run, start};
 
-fn query(request: &str, key: &str) -> Option<String> {
+/// The value of `key` in `request`'s query string.
+pub(crate) fn query(request: &str, key: &str) -> Option<String> {
     let query = request.split_once('?')?.1;
     query
         .split('&')
@@ -70,20 +71,16 @@ async fn hooks_fire_in_the_documented_order_and_counts() {
     assert_eq!(reported, Some(log.len() - 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_taken_by_a_guest_matches_the_hosts_view() {
-    let target = Recorder::start().await;
-    let plan = r#"{"iterations": 40}"#;
-    let report = run(guests::PROBE, plan, &target.url(), &[("mode", "snapshot")]).await;
-    assert_eq!(report.snapshot.iterations, 40);
-    let log = target.requests();
+/// Checks every `/snap?count=..&iterations=..&iteration=..&setup=..` request a probe sent
+/// (one VU, one request at a time) against what the server saw before it; returns how many.
+pub(crate) fn snapshots_match_the_server(log: &[String]) -> usize {
     let mut checked = 0;
     for (index, request) in log.iter().enumerate() {
         if !request.starts_with("/snap?") {
             continue;
         }
-        // One VU, one request at a time: the guest's snapshot counts exactly the requests
-        // the server saw before this report, and the iterations before this one.
+        // The guest's snapshot counts exactly the requests the server saw before this
+        // report, and the iterations before this one.
         assert_eq!(
             query(request, "count"),
             Some(index.to_string()),
@@ -101,7 +98,16 @@ async fn a_snapshot_taken_by_a_guest_matches_the_hosts_view() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 40);
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_taken_by_a_guest_matches_the_hosts_view() {
+    let target = Recorder::start().await;
+    let plan = r#"{"iterations": 40}"#;
+    let report = run(guests::PROBE, plan, &target.url(), &[("mode", "snapshot")]).await;
+    assert_eq!(report.snapshot.iterations, 40);
+    assert_eq!(snapshots_match_the_server(&target.requests()), 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -156,7 +156,7 @@ pub async fn stream(
             event("lagged", &serde_json::json!({ "skipped": skipped }))
         }
     });
-    let end = futures_end(handle);
+    let end = end_event(handle);
     let stream = tokio_stream::once(first)
         .chain(updates)
         .chain(end)
@@ -165,7 +165,7 @@ pub async fn stream(
 }
 
 /// The `end` event, once the run has its report.
-fn futures_end(handle: crate::run::RunHandle) -> impl tokio_stream::Stream<Item = Event> {
+fn end_event(handle: crate::run::RunHandle) -> impl tokio_stream::Stream<Item = Event> {
     tokio_stream::once(()).then(move |()| {
         let handle = handle.clone();
         async move {
