@@ -147,7 +147,10 @@ impl Client {
     ) -> Result<Response, HttpError> {
         let (mut sent, mut received, mut redirects) = (0, 0, 0);
         loop {
-            let hop = self.exchange(session, &request).await?;
+            // Boxed: the exchange's state (1 KiB) is in flight only during the exchange; inline,
+            // every request's future would be that much larger where it is built, on the VU's
+            // fiber stack.
+            let hop = Box::pin(self.exchange(session, &request)).await?;
             sent += hop.sent;
             received += hop.received;
             let location = is_redirect(hop.status)
@@ -207,10 +210,10 @@ impl Client {
                 None => connect::open(self.options.clone(), origin.clone()).await?,
             };
             let hyper_request = self.build(request, &origin, cookie.as_deref())?;
-            match self
-                .roundtrip(conn, hyper_request, request.discard_body, timings, reused)
-                .await
-            {
+            // Boxed for the same reason as the exchange: its state lives only while in flight.
+            let roundtrip =
+                self.roundtrip(conn, hyper_request, request.discard_body, timings, reused);
+            match Box::pin(roundtrip).await {
                 Ok((hop, conn)) => {
                     for (name, value) in &hop.headers {
                         if name == "set-cookie" {
