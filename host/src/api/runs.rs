@@ -84,7 +84,7 @@ impl RunView {
         let (state, reason, vus) = match live {
             Some(run) => {
                 let (state, reason) = RunState::of(&run.handle.status());
-                (state, reason, run.handle.snapshot().vus)
+                (state, reason, run.handle.vus())
             }
             None => (record.state, record.reason, 0),
         };
@@ -333,14 +333,21 @@ pub async fn get(
     Ok(Json(RunView::of(record, live.as_ref(), true)))
 }
 
-fn live_or_conflict(state: &AppState, caller: &Caller, id: &str) -> Result<LiveRun, ApiError> {
+/// Run `id`'s record and its live run, or 409 when it is not in progress. The record's
+/// fields a view shows (plan, timestamps) do not change while the run is live.
+fn live_or_conflict(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(RunRecord, LiveRun), ApiError> {
     let record = record_of(state, caller, id)?;
-    state.live_run(caller, id).ok_or_else(|| {
-        ApiError::conflict(format!(
+    match state.live_run(caller, id) {
+        Some(live) => Ok((record, live)),
+        None => Err(ApiError::conflict(format!(
             "run {id:?} is {}, not in progress",
             record.state.as_str()
-        ))
-    })
+        ))),
+    }
 }
 
 /// Stops a run gracefully: no new iteration starts; in-flight ones get the graceful stop.
@@ -359,9 +366,8 @@ pub async fn stop(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let live = live_or_conflict(&state, &caller, &id)?;
+    let (record, live) = live_or_conflict(&state, &caller, &id)?;
     live.handle.stop();
-    let record = record_of(&state, &caller, &id)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(RunView::of(record, Some(&live), false)),
@@ -406,7 +412,7 @@ pub async fn set_vus(
     body: Result<Json<SetVus>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RunView>, ApiError> {
     let Json(body) = body.map_err(|err| ApiError::bad_request(err.body_text()))?;
-    let live = live_or_conflict(&state, &caller, &id)?;
+    let (record, live) = live_or_conflict(&state, &caller, &id)?;
     let scenarios = live.handle.live_scenarios();
     let name = match (&body.scenario, scenarios) {
         (Some(name), _) => name.clone(),
@@ -420,7 +426,6 @@ pub async fn set_vus(
     live.handle
         .set_vus(&name, body.vus)
         .map_err(|e| control_error(&e))?;
-    let record = record_of(&state, &caller, &id)?;
     Ok(Json(RunView::of(record, Some(&live), false)))
 }
 
@@ -461,8 +466,7 @@ fn control(
     id: &str,
     action: fn(&RunHandle) -> Result<bool, ControlError>,
 ) -> Result<Json<RunView>, ApiError> {
-    let live = live_or_conflict(state, caller, id)?;
+    let (record, live) = live_or_conflict(state, caller, id)?;
     action(&live.handle).map_err(|e| control_error(&e))?;
-    let record = record_of(state, caller, id)?;
     Ok(Json(RunView::of(record, Some(&live), false)))
 }

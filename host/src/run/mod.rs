@@ -284,6 +284,11 @@ impl RunHandle {
         self.shared.collector.snapshot()
     }
 
+    /// Active VUs now (a snapshot's `vus`, without building the snapshot).
+    pub fn vus(&self) -> u32 {
+        self.shared.collector.vus()
+    }
+
     /// Every closed interval so far.
     pub fn series(&self) -> Vec<IntervalStats> {
         self.shared.collector.series()
