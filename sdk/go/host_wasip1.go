@@ -40,20 +40,9 @@ func (wasmHost) batch(rs []abi.Request) (results []abi.Result) {
 		}
 		ret, out := mem.Alloc(8, 4)
 		abi.HTTPBatch(list, uint32(len(rs)), ret)
-		ptr, n := le32(out, 0), le32(out, 4)
-		results = make([]abi.Result, n)
-		if n > 0 {
-			items := mem.Load(ptr, abi.ResultSize*n)
-			for i := range results {
-				results[i] = abi.GetResult(mem, items[abi.ResultSize*i:])
-			}
-		}
+		results = abi.GetResults(mem, out)
 	})
 	return results
-}
-
-func le32(b []byte, off int) uint32 {
-	return uint32(b[off]) | uint32(b[off+1])<<8 | uint32(b[off+2])<<16 | uint32(b[off+3])<<24
 }
 
 func (wasmHost) clearCookies()      { abi.HTTPClearCookies() }

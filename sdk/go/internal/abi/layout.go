@@ -90,14 +90,19 @@ func getPairs(m Memory, b []byte, off int) [][2]string {
 	return pairs
 }
 
-// Tags lays out a list<tag> and returns its (ptr, len).
-func Tags(m Memory, tags []Tag) (uint32, uint32) {
+// tagPairs is tags as the pairs a list<tag> is laid out like.
+func tagPairs(tags []Tag) [][2]string {
 	pairs := make([][2]string, len(tags))
 	for i, t := range tags {
 		pairs[i] = [2]string{t.Key, t.Value}
 	}
+	return pairs
+}
+
+// Tags lays out a list<tag> and returns its (ptr, len).
+func Tags(m Memory, tags []Tag) (uint32, uint32) {
 	var cell [8]byte
-	putPairs(m, cell[:], 0, pairs)
+	putPairs(m, cell[:], 0, tagPairs(tags))
 	return u32(cell[:], 0), u32(cell[:], 4)
 }
 
@@ -129,11 +134,7 @@ func PutRequest(m Memory, b []byte, r *Request) {
 		b[48] = 1
 		le.PutUint64(b[56:], *r.TimeoutNanos)
 	}
-	tagPairs := make([][2]string, len(r.Tags))
-	for i, t := range r.Tags {
-		tagPairs[i] = [2]string{t.Key, t.Value}
-	}
-	putPairs(m, b, 64, tagPairs)
+	putPairs(m, b, 64, tagPairs(r.Tags))
 	var addr uint32
 	if len(r.ExpectedStatuses) > 0 {
 		var list []byte
@@ -203,6 +204,16 @@ func list(m Memory, b []byte, off int, size uint32) ([]byte, int) {
 		return nil, 0
 	}
 	return m.Load(ptr, size*n), int(n)
+}
+
+// GetResults reads the (ptr, len) list<result<response, http-error>> at b.
+func GetResults(m Memory, b []byte) []Result {
+	items, n := list(m, b, 0, ResultSize)
+	results := make([]Result, n)
+	for i := range results {
+		results[i] = GetResult(m, items[ResultSize*i:])
+	}
+	return results
 }
 
 // GetSnapshot reads the stats-snapshot of SnapshotSize bytes in b.

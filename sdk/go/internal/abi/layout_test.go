@@ -83,6 +83,18 @@ func TestResultsAndSnapshotsReadBack(t *testing.T) {
 		t.Fatalf("error: %+v", e)
 	}
 
+	listAddr, items := m.Alloc(2*ResultSize, 8)
+	le.PutUint16(items[8:], 200)
+	items[ResultSize] = 1
+	putString(m, items[ResultSize:], 12, "timed out")
+	var cell [8]byte
+	le.PutUint32(cell[:], listAddr)
+	le.PutUint32(cell[4:], 2)
+	results := GetResults(m, cell[:])
+	if len(results) != 2 || results[0].Response.Status != 200 || results[1].Err.Message != "timed out" {
+		t.Fatalf("results: %+v", results)
+	}
+
 	_, s := m.Alloc(SnapshotSize, 8)
 	le.PutUint32(s[8:], 7)
 	le.PutUint64(s[112+16:], 99) // total.count
