@@ -8,6 +8,7 @@ use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
 use crate::cli::host;
+use crate::faults::run_panicking_every_fifth;
 use crate::hooks::{query, snapshots_match_the_server};
 use crate::{engine, load, run};
 
@@ -92,24 +93,8 @@ async fn go_tasks_run_in_proportion_and_every_hook_fires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_go_panic_fails_its_iteration_and_the_vu_goes_on() {
-    let target = Recorder::start().await;
-    let plan =
-        r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 2, "iterations": 20}}}"#;
-    let report = run(
-        guests::GO_PROBE,
-        plan,
-        &target.url(),
-        &[("panic_every", "5")],
-    )
-    .await;
-    assert_eq!(report.status, RunStatus::Completed);
+    let (report, target) = run_panicking_every_fifth(guests::GO_PROBE).await;
     let s = &report.snapshot;
-    assert_eq!(s.iterations, 40);
-    assert_eq!(
-        s.iterations_failed, 8,
-        "iterations 4, 9, 14 and 19 of each VU panic"
-    );
-    assert_eq!(target.count("/a") + target.count("/b"), 32);
     // The panic is recovered into the iteration's error: the VU is not started again.
     assert_eq!(target.count("/hook/vu-start"), 2);
     let panics: u64 = s
