@@ -75,6 +75,11 @@ func (q *Request) MaxRedirects(n uint32) *Request { q.r.MaxRedirects = &n; retur
 // DiscardBody measures the body without handing it to the scenario.
 func (q *Request) DiscardBody() *Request { q.r.DiscardBody = true; return q }
 
+// Decompress sets whether to ask for a compressed response (Accept-Encoding: gzip, deflate,
+// br, unless the request sets its own) and decode it before handing it over, as browsers do.
+// On by default; the bytes received are counted as they came over the wire either way.
+func (q *Request) Decompress(on bool) *Request { q.r.Decompress = on; return q }
+
 // Send performs the request; an error is an *HTTPError (no response at all). A response
 // with a failing status is not an error: see Response.OK.
 func (q *Request) Send() (*Response, error) {
@@ -152,6 +157,10 @@ func (s *Response) Redirects() uint32 { return s.r.Redirects }
 
 // ConnectionReused tells whether a kept-alive connection carried the request.
 func (s *Response) ConnectionReused() bool { return s.r.ConnectionReused }
+
+// TLSResumed tells whether the connection's TLS session was resumed rather than new (false
+// for plain HTTP).
+func (s *Response) TLSResumed() bool { return s.r.TLSResumed }
 
 // Timings is the time each phase took, as the host measured it.
 func (s *Response) Timings() Timings {

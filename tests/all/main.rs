@@ -10,6 +10,7 @@ mod executors;
 mod faults;
 mod go;
 mod hooks;
+mod https;
 mod loading;
 mod open_model;
 mod sandbox;

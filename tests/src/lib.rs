@@ -1,5 +1,5 @@
 //! Shared support of the integration tests in `all/`: the guest components (built from
-//! source by `build.rs`) and a recording HTTP target on loopback.
+//! source by `build.rs`), a recording HTTP target and an HTTPS/HTTP/2 target on loopback.
 
 pub mod guests {
     //! Paths of the guest components.
@@ -7,3 +7,4 @@ pub mod guests {
 }
 
 pub mod target;
+pub mod tls;

@@ -176,6 +176,14 @@ pub async fn create(
         .limits
         .capped_by(&tenant.limits)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
+    if plan.tls.insecure && !tenant.allow_insecure_tls {
+        return Err(ApiError::invalid(format!(
+            "tls.insecure: tenant {:?} may not skip TLS certificate verification (the server's \
+             configuration allows it per tenant: allow-insecure-tls); trust the target's CA \
+             with tls.caCerts instead",
+            tenant.name
+        )));
+    }
     let vus = plan.max_vus();
     let quotas = &tenant.quotas;
     if vus > quotas.vus_per_run {

@@ -57,6 +57,9 @@ pub struct Tenant {
     /// What its runs may reach; by default public addresses only.
     #[serde(default = "EgressPolicy::public_only")]
     pub egress: EgressPolicy,
+    /// Whether its runs may skip TLS certificate verification (a plan's `tls.insecure`).
+    #[serde(default)]
+    pub allow_insecure_tls: bool,
 }
 
 /// The configuration file.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -13,10 +13,14 @@ use url::Url;
 
 use super::Exit;
 use super::live::{self, Action};
-use crate::config::{Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages};
+use crate::config::{
+    HttpPlan, Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages,
+};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions};
-use crate::http::Rule;
+use crate::http::{
+    ClientCert, ConnectionPolicy, Resolve, Rule, TlsSettings, TlsVersion, parse_certs, parse_key,
+};
 use crate::output::{OutputSpec, Outputs, Progress, plan_lines, summary};
 use crate::run::{Run, RunStatus};
 use crate::runlog::Level;
@@ -66,6 +70,45 @@ pub struct RunArgs {
     /// Refuse loopback, private and link-local addresses unless --allow-host names them.
     #[arg(long)]
     pub deny_private: bool,
+    /// How VUs use connections: per-vu (default: each keeps its own), shared (one pool for
+    /// the run), none (a new connection, and handshake, for every request).
+    #[arg(long, value_name = "POLICY")]
+    pub connection_policy: Option<ConnectionPolicy>,
+    /// With --connection-policy shared: the most connections in use per host.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_host: Option<u32>,
+    /// Speak HTTP/2 to http:// servers without asking first (h2c, prior knowledge).
+    #[arg(long)]
+    pub h2c: bool,
+    /// Offer only HTTP/1.1 to https:// servers (HTTP/2 is offered by ALPN by default).
+    #[arg(long, conflicts_with = "h2c")]
+    pub http1: bool,
+    /// Connect to ADDRESS for HOST:PORT instead of resolving it, as curl's --resolve
+    /// (`api.example.com:443:127.0.0.1`; repeatable).
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS", value_parser = resolve_arg)]
+    pub resolve: Vec<String>,
+    /// How long a resolved name is reused (default 5m; 0s resolves for every connection).
+    #[arg(long, value_parser = duration_arg)]
+    pub dns_ttl: Option<Duration>,
+    /// Trust this CA too (a PEM file; repeatable), besides the built-in roots.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Accept any server certificate (self-signed test servers). Loud in the summary.
+    #[arg(long)]
+    pub insecure: bool,
+    /// A client certificate (mTLS): `CERT.pem,KEY.pem` for every server that asks, or
+    /// `HOST=CERT.pem,KEY.pem` for one host (`*.example.com` for a domain); repeatable.
+    #[arg(long = "client-cert", value_name = "[HOST=]CERT,KEY", value_parser = client_cert_arg)]
+    pub client_certs: Vec<ClientCertArg>,
+    /// Make every new connection a full TLS handshake (no session resumption).
+    #[arg(long)]
+    pub no_tls_resumption: bool,
+    /// The lowest TLS version offered: 1.2 (default) or 1.3.
+    #[arg(long, value_name = "VERSION")]
+    pub tls_min_version: Option<TlsVersion>,
+    /// The highest TLS version offered: 1.2 or 1.3 (default).
+    #[arg(long, value_name = "VERSION")]
+    pub tls_max_version: Option<TlsVersion>,
     /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE (repeatable).
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
@@ -113,6 +156,107 @@ fn threshold_arg(text: &str) -> Result<Threshold, String> {
     Threshold::parse_flag(text).map_err(|err| err.to_string())
 }
 
+fn resolve_arg(text: &str) -> Result<String, String> {
+    Resolve::parse(text).map(|_| text.to_owned())
+}
+
+/// The plan's HTTP settings with the HTTP flags over them (`None` when no flag is given).
+fn http_settings(args: &RunArgs, document: &PlanDocument) -> Option<HttpPlan> {
+    let flagged = args.connection_policy.is_some()
+        || args.max_connections_per_host.is_some()
+        || args.h2c
+        || args.http1
+        || !args.resolve.is_empty()
+        || args.dns_ttl.is_some();
+    if !flagged {
+        return None;
+    }
+    let mut http = document.http.clone().unwrap_or_default();
+    if let Some(policy) = args.connection_policy {
+        http.connection_policy = policy;
+    }
+    if let Some(cap) = args.max_connections_per_host {
+        http.max_connections_per_host = cap;
+    }
+    http.h2c |= args.h2c;
+    http.http2 &= !args.http1;
+    http.resolve.extend(args.resolve.iter().cloned());
+    if let Some(ttl) = args.dns_ttl {
+        http.dns_ttl = ttl;
+    }
+    Some(http)
+}
+
+/// `--client-cert [HOST=]CERT,KEY`, before the files are read.
+#[derive(Debug, Clone)]
+pub struct ClientCertArg {
+    host: Option<String>,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn client_cert_arg(text: &str) -> Result<ClientCertArg, String> {
+    let (host, files) = match text.split_once('=') {
+        Some((host, files)) => (Some(host.trim().to_owned()), files),
+        None => (None, text),
+    };
+    match files.split_once(',') {
+        Some((cert, key)) if !cert.is_empty() && !key.is_empty() => Ok(ClientCertArg {
+            host,
+            cert: cert.into(),
+            key: key.into(),
+        }),
+        _ => Err(format!(
+            "{text:?}: write CERT.pem,KEY.pem, or HOST=CERT.pem,KEY.pem for one host"
+        )),
+    }
+}
+
+/// The text of `path`, for flag `flag`.
+fn read_pem(flag: &str, path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("{flag} {}: cannot read it", path.display()))
+}
+
+/// The plan's TLS settings with the TLS flags over them (`None` when no flag is given). Each
+/// file is read and checked here, so a bad one is named before anything starts.
+fn tls_settings(args: &RunArgs, document: &PlanDocument) -> anyhow::Result<Option<TlsSettings>> {
+    let flagged = !args.ca_certs.is_empty()
+        || args.insecure
+        || !args.client_certs.is_empty()
+        || args.no_tls_resumption
+        || args.tls_min_version.is_some()
+        || args.tls_max_version.is_some();
+    if !flagged {
+        return Ok(None);
+    }
+    let mut tls = document.tls.clone().unwrap_or_default();
+    for path in &args.ca_certs {
+        let what = format!("--ca-cert {}", path.display());
+        let pem = read_pem("--ca-cert", path)?;
+        parse_certs(&pem, &what).map_err(anyhow::Error::msg)?;
+        tls.ca_certs.push(pem);
+    }
+    for arg in &args.client_certs {
+        let cert = read_pem("--client-cert", &arg.cert)?;
+        parse_certs(&cert, &format!("--client-cert {}", arg.cert.display()))
+            .map_err(anyhow::Error::msg)?;
+        let key = read_pem("--client-cert", &arg.key)?;
+        parse_key(&key, &format!("--client-cert {}", arg.key.display()))
+            .map_err(anyhow::Error::msg)?;
+        tls.client_certs.push(ClientCert {
+            domains: arg.host.iter().cloned().collect(),
+            cert,
+            key,
+        });
+    }
+    tls.insecure |= args.insecure;
+    tls.resumption &= !args.no_tls_resumption;
+    tls.min_version = args.tls_min_version.or(tls.min_version);
+    tls.max_version = args.tls_max_version.or(tls.max_version);
+    Ok(Some(tls))
+}
+
 fn param_arg(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
@@ -147,6 +291,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &args.plan {
         document = document.overlay(PlanDocument::from_file(path)?);
     }
+    let tls = tls_settings(&args, &document)?;
+    let http = http_settings(&args, &document);
     let egress = (!args.allow_hosts.is_empty() || !args.deny_hosts.is_empty() || args.deny_private)
         .then(|| {
             let mut egress = document.egress.clone().unwrap_or_default();
@@ -173,6 +319,8 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         // Limits come from the plan (its `limits` object); the server caps them per tenant.
         limits: None,
         egress,
+        http,
+        tls,
     };
     let mut plan = document.resolve(overrides).context("invalid plan")?;
     if args.print_plan {

@@ -13,7 +13,7 @@ use super::executor::Stage;
 use super::limits::Limits;
 use super::threshold::{Threshold, ThresholdDocument};
 use super::{ConfigError, Executor, HttpPlan, Plan, ScenarioPlan};
-use crate::http::EgressPolicy;
+use crate::http::{EgressPolicy, TlsSettings};
 
 /// k6's default graceful stop.
 const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
@@ -120,6 +120,14 @@ pub struct PlanDocument {
     /// What requests may reach (everything when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressPolicy>,
+    /// HTTP settings (the defaults when left out): timeout, redirects, protocols,
+    /// connection policy, DNS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpPlan>,
+    /// TLS settings (the defaults when left out): trusted CAs, `insecure`, client
+    /// certificates, resumption, versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
 }
 
 /// Settings from the command line or the API, which win over the documents.
@@ -157,6 +165,10 @@ pub struct Overrides {
     pub limits: Option<Limits>,
     /// Egress policy (`--allow-host`, `--deny-host`, `--deny-private`), over the document's.
     pub egress: Option<EgressPolicy>,
+    /// HTTP settings (`--connection-policy`, `--h2c`, `--resolve`, ...), over the document's.
+    pub http: Option<HttpPlan>,
+    /// TLS settings (`--ca-cert`, `--insecure`, `--client-cert`, ...), over the document's.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Overrides {
@@ -317,6 +329,8 @@ impl PlanDocument {
         self.latency_correction = over.latency_correction.or(self.latency_correction);
         self.limits = over.limits.or(self.limits);
         self.egress = over.egress.or(self.egress);
+        self.http = over.http.or(self.http);
+        self.tls = over.tls.or(self.tls);
         self.params.extend(over.params);
         self.thresholds.extend(over.thresholds);
         self
@@ -448,7 +462,8 @@ impl PlanDocument {
                 .latency_correction
                 .or(self.latency_correction)
                 .unwrap_or(false),
-            http: HttpPlan::default(),
+            http: overrides.http.or(self.http).unwrap_or_default(),
+            tls: overrides.tls.or(self.tls).unwrap_or_default(),
             limits: overrides.limits.or(self.limits).unwrap_or_default(),
             egress: overrides.egress.or(self.egress).unwrap_or_default(),
         };
@@ -491,6 +506,8 @@ impl Plan {
             latency_correction: self.latency_correction.then_some(true),
             limits: (self.limits != Limits::default()).then(|| self.limits.clone()),
             egress: (!self.egress.is_open()).then(|| self.egress.clone()),
+            http: (self.http != HttpPlan::default()).then(|| self.http.clone()),
+            tls: (!self.tls.is_default()).then(|| self.tls.clone()),
             ..PlanDocument::default()
         }
     }

@@ -22,14 +22,14 @@ pub use duration::{format_duration, parse_duration};
 pub use executor::{Executor, Stage};
 pub use limits::Limits;
 pub use schedule::{Arrivals, parse_stages};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 pub use threshold::{
     Aggregation, BUILTIN_METRICS, Condition, MetricKind, MetricSelector, Op, Threshold,
     ThresholdDocument, builtin_kind,
 };
 use url::Url;
 
-use crate::http::EgressPolicy;
+use crate::http::{ConnectionPolicy, EgressPolicy, Resolve, TlsSettings};
 
 /// Why a plan is not valid; each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,22 +53,102 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Run-wide HTTP settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Run-wide HTTP settings: the plan's `http` object (`docs/http.md`). Every field has a
+/// default; a printed plan shows only the ones that differ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct HttpPlan {
     /// Default timeout of a request, redirects included.
-    #[serde(with = "duration::serde_text")]
+    #[serde(
+        with = "duration::serde_text",
+        skip_serializing_if = "is_default_timeout"
+    )]
     pub timeout: Duration,
     /// Default number of redirects followed.
+    #[serde(skip_serializing_if = "is_default_redirects")]
     pub max_redirects: u32,
+    /// Offer HTTP/2 to `https` servers by ALPN (HTTP/1.1 otherwise).
+    #[serde(skip_serializing_if = "is_true")]
+    pub http2: bool,
+    /// Speak HTTP/2 to `http` servers without asking first (h2c, prior knowledge).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub h2c: bool,
+    /// How VUs use connections: `per-vu`, `shared` or `none`.
+    #[serde(skip_serializing_if = "ConnectionPolicy::is_default")]
+    pub connection_policy: ConnectionPolicy,
+    /// With the `shared` policy, the most connections open to one host at once (0: no cap);
+    /// requests wait for a free one, and the wait is `http_req_blocked`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_connections_per_host: u32,
+    /// How long a resolved name is reused (`0s`: resolve for every new connection).
+    #[serde(
+        with = "duration::serde_text",
+        skip_serializing_if = "is_default_dns_ttl"
+    )]
+    pub dns_ttl: Duration,
+    /// Addresses given instead of resolving, curl's `--resolve`: `host:port:address`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<String>,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_REDIRECTS: u32 = 10;
+const DEFAULT_DNS_TTL: Duration = Duration::from_secs(300);
+
+fn is_default_timeout(value: &Duration) -> bool {
+    *value == DEFAULT_TIMEOUT
+}
+
+fn is_default_redirects(value: &u32) -> bool {
+    *value == DEFAULT_REDIRECTS
+}
+
+fn is_default_dns_ttl(value: &Duration) -> bool {
+    *value == DEFAULT_DNS_TTL
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 impl Default for HttpPlan {
     fn default() -> Self {
         Self {
-            timeout: Duration::from_secs(60),
-            max_redirects: 10,
+            timeout: DEFAULT_TIMEOUT,
+            max_redirects: DEFAULT_REDIRECTS,
+            http2: true,
+            h2c: false,
+            connection_policy: ConnectionPolicy::default(),
+            max_connections_per_host: 0,
+            dns_ttl: DEFAULT_DNS_TTL,
+            resolve: Vec::new(),
         }
+    }
+}
+
+impl HttpPlan {
+    /// Checks the settings; the message names the field at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "http.timeout must be longer than 0s".into(),
+            ));
+        }
+        if self.max_connections_per_host > 0 && self.connection_policy != ConnectionPolicy::Shared {
+            return Err(ConfigError::Invalid(format!(
+                "http.maxConnectionsPerHost caps the shared pool; it does not apply to the {} \
+                 policy (set connectionPolicy to shared, or leave the cap out)",
+                self.connection_policy
+            )));
+        }
+        for entry in &self.resolve {
+            Resolve::parse(entry).map_err(ConfigError::Invalid)?;
+        }
+        Ok(())
     }
 }
 
@@ -116,8 +196,10 @@ pub struct Plan {
     /// Also record `http_req_duration_corrected` for closed-model scenarios: each request
     /// corrected for coordinated omission with the VU's usual pace as expected interval.
     pub latency_correction: bool,
-    /// HTTP defaults.
+    /// HTTP settings: defaults of requests, protocols, connections, DNS.
     pub http: HttpPlan,
+    /// TLS settings: trusted CAs, verification, client certificates, resumption, versions.
+    pub tls: TlsSettings,
     /// The sandbox's limits.
     pub limits: Limits,
     /// What the run's requests may reach.
@@ -162,12 +244,14 @@ impl Plan {
             }
         }
         if let Some(url) = &self.base_url
-            && url.scheme() != "http"
+            && !matches!(url.scheme(), "http" | "https")
         {
             return Err(ConfigError::Invalid(format!(
-                "base URL {url}: only http:// is supported so far"
+                "base URL {url}: use an http:// or https:// URL"
             )));
         }
+        self.http.validate()?;
+        self.tls.validate().map_err(ConfigError::Invalid)?;
         self.limits.validate()?;
         if self.max_vus() > self.limits.max_vus {
             return Err(ConfigError::Invalid(format!(

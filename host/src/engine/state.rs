@@ -209,7 +209,8 @@ impl RunContext {
     /// A context tied to no run: for calls like `options()` whose samples nobody reads.
     pub fn detached() -> Self {
         Self {
-            client: Client::new(Default::default()),
+            client: Client::new(Default::default())
+                .expect("the default TLS settings (the built-in roots) always build"),
             collector: Collector::new(),
             log: Arc::new(RunLog::new(64 << 10, 64 << 10)),
             base_url: None,

@@ -3,18 +3,23 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::Method;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use url::{Host, Url};
 
-use super::connect;
-use super::connection::{Conn, Origin};
+use super::body::BodyPolicy;
+use super::connect::Connector;
+use super::connection::{Conn, Link, Origin};
+use super::decode::{Coding, decode};
+use super::dns::Resolve;
 use super::egress::Egress;
 use super::error::{ErrorKind, HttpError};
-use super::request::{Protocol, Request, Response, Timings};
+use super::h1::Head;
+use super::h2;
+use super::pool::{ConnectionPolicy, SharedPool};
+use super::request::{Protocol, Request, Response, Timings, TlsInfo};
 use super::session::Session;
+use super::tls::TlsSettings;
 
 /// Settings of a run's client.
 #[derive(Debug, Clone)]
@@ -27,6 +32,20 @@ pub struct ClientOptions {
     pub user_agent: String,
     /// What requests may reach.
     pub egress: Egress,
+    /// Trusted CAs, client certificates, resumption and versions for `https`.
+    pub tls: TlsSettings,
+    /// Offer HTTP/2 to `https` servers by ALPN.
+    pub http2: bool,
+    /// Speak HTTP/2 to `http` servers without asking (h2c with prior knowledge).
+    pub h2c: bool,
+    /// Whose connections a request may use.
+    pub policy: ConnectionPolicy,
+    /// With the `shared` policy, the most connections in use per host (0: no cap).
+    pub max_connections_per_host: u32,
+    /// How long resolved names are kept (zero: resolve for every connection).
+    pub dns_ttl: Duration,
+    /// Addresses given instead of resolving.
+    pub resolve: Vec<Resolve>,
 }
 
 impl Default for ClientOptions {
@@ -36,6 +55,13 @@ impl Default for ClientOptions {
             max_body_bytes: 16 << 20,
             user_agent: concat!("loadwright/", env!("CARGO_PKG_VERSION")).to_owned(),
             egress: Egress::open(),
+            tls: TlsSettings::default(),
+            http2: true,
+            h2c: false,
+            policy: ConnectionPolicy::PerVu,
+            max_connections_per_host: 0,
+            dns_ttl: Duration::from_secs(300),
+            resolve: Vec::new(),
         }
     }
 }
@@ -43,7 +69,9 @@ impl Default for ClientOptions {
 /// The HTTP client of a run, shared by its VUs; each VU brings its own [`Session`].
 #[derive(Debug, Clone)]
 pub struct Client {
-    options: Arc<ClientOptions>,
+    connector: Arc<Connector>,
+    /// The run's pool, under the `shared` policy.
+    shared: Option<Arc<SharedPool>>,
     /// `options.user_agent`, validated once; cloning it is a reference count.
     user_agent: http::HeaderValue,
 }
@@ -57,19 +85,24 @@ struct Hop {
     protocol: Protocol,
     timings: Timings,
     reused: bool,
+    tls: Option<TlsInfo>,
     sent: u64,
     received: u64,
 }
 
 impl Client {
-    /// A client with `options`.
-    pub fn new(options: ClientOptions) -> Self {
+    /// A client with `options`. Builds the TLS configurations once; fails, naming the
+    /// setting, when a certificate or key in them is unusable.
+    pub fn new(options: ClientOptions) -> Result<Self, String> {
         let user_agent = http::HeaderValue::from_str(&options.user_agent)
             .unwrap_or_else(|_| http::HeaderValue::from_static("loadwright"));
-        Self {
-            options: Arc::new(options),
+        let shared = (options.policy == ConnectionPolicy::Shared)
+            .then(|| Arc::new(SharedPool::new(options.max_connections_per_host)));
+        Ok(Self {
+            connector: Arc::new(Connector::new(options)?),
+            shared,
             user_agent,
-        }
+        })
     }
 
     /// Sends `request` with `session`'s connections and cookies, following redirects, within
@@ -191,36 +224,42 @@ impl Client {
                 protocol: hop.protocol,
                 timings: hop.timings,
                 connection_reused: hop.reused,
+                tls: hop.tls,
                 bytes_sent: sent,
                 bytes_received: received,
             });
         }
     }
 
-    /// One exchange; a kept-alive connection the server closed meanwhile is retried once on a
-    /// fresh connection, as browsers do.
+    /// One exchange, on a connection the policy allows: a kept-alive one the server closed
+    /// meanwhile is retried once on a fresh connection, as browsers do.
     async fn exchange(&self, session: &mut Session, request: &Request) -> Result<Hop, HttpError> {
         let origin = Origin::of(&request.url)?;
         let cookie = session.cookies.header_for(&origin.host);
-        let mut pooled = session.connections.checkout(&origin);
+        let waited = Instant::now();
+        let _slot = match &self.shared {
+            Some(pool) => pool.slot(&origin).await?,
+            None => None,
+        };
+        let blocked = waited.elapsed();
+        let mut pooled = self.checkout(session, &origin);
         loop {
             let reused = pooled.is_some();
-            let (conn, timings) = match pooled.take() {
+            let (mut conn, mut timings) = match pooled.take() {
                 Some(conn) => (conn, Timings::default()),
-                None => connect::open(self.options.clone(), origin.clone()).await?,
+                None => self.connector.open(origin.clone()).await?,
             };
-            let hyper_request = self.build(request, &origin, cookie.as_deref())?;
+            timings.blocked = blocked;
+            let roundtrip = self.roundtrip(&mut conn, request, cookie.as_deref(), timings, reused);
             // Boxed for the same reason as the exchange: its state lives only while in flight.
-            let roundtrip =
-                self.roundtrip(conn, hyper_request, request.discard_body, timings, reused);
             match Box::pin(roundtrip).await {
-                Ok((hop, conn)) => {
+                Ok(hop) => {
                     for (name, value) in &hop.headers {
                         if name == "set-cookie" {
                             session.cookies.store(&origin.host, value);
                         }
                     }
-                    session.connections.checkin(origin, conn);
+                    self.checkin(session, origin, conn);
                     return Ok(hop);
                 }
                 Err(err)
@@ -233,155 +272,122 @@ impl Client {
         }
     }
 
-    fn build(
-        &self,
-        request: &Request,
-        origin: &Origin,
-        cookie: Option<&str>,
-    ) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
-        let invalid = |err: &dyn std::fmt::Display| {
-            HttpError::new(ErrorKind::InvalidRequest, err.to_string())
-        };
-        let path = &request.url[url::Position::BeforePath..url::Position::AfterQuery];
-        let mut builder = hyper::Request::builder()
-            .method(request.method.clone())
-            .uri(path);
-        let (mut has_host, mut has_agent) = (false, false);
-        for (name, value) in &request.headers {
-            has_host |= name.eq_ignore_ascii_case("host");
-            has_agent |= name.eq_ignore_ascii_case("user-agent");
-            builder = builder.header(name.as_str(), value.as_str());
+    /// A kept-alive connection to `origin` the policy lets this request use, if any.
+    fn checkout(&self, session: &mut Session, origin: &Origin) -> Option<Conn> {
+        match self.connector.options.policy {
+            ConnectionPolicy::PerVu => session.connections.checkout(origin),
+            ConnectionPolicy::Shared => self.shared.as_ref()?.idle().checkout(origin),
+            ConnectionPolicy::None => None,
         }
-        if !has_host {
-            let host = match request.url.port() {
-                Some(port) => format!("{}:{port}", request.url.host_str().unwrap_or(&origin.host)),
-                None => request.url.host_str().unwrap_or(&origin.host).to_owned(),
-            };
-            builder = builder.header(http::header::HOST, host);
-        }
-        if !has_agent {
-            builder = builder.header(http::header::USER_AGENT, self.user_agent.clone());
-        }
-        if let Some(cookie) = cookie {
-            builder = builder.header(http::header::COOKIE, cookie);
-        }
-        builder
-            .body(Full::new(request.body.clone()))
-            .map_err(|err| invalid(&err))
     }
 
+    /// Keeps `conn` for later requests, as the policy says.
+    fn checkin(&self, session: &mut Session, origin: Origin, conn: Conn) {
+        match (self.connector.options.policy, &self.shared) {
+            (ConnectionPolicy::PerVu, _) => session.connections.checkin(origin, conn),
+            (ConnectionPolicy::Shared, Some(pool)) => pool.idle().checkin(origin, conn),
+            _ => {}
+        }
+    }
+
+    /// The request's exchange on `conn`, with the bytes it moved and the body decoded when
+    /// asked.
     async fn roundtrip(
         &self,
-        mut conn: Conn,
-        request: hyper::Request<Full<Bytes>>,
-        discard_body: bool,
+        conn: &mut Conn,
+        request: &Request,
+        cookie: Option<&str>,
         mut timings: Timings,
         reused: bool,
-    ) -> Result<(Hop, Conn), HttpError> {
-        let waited = Instant::now();
-        conn.sender
-            .ready()
-            .await
-            .map_err(|err| HttpError::from_hyper(&err))?;
-        timings.blocked = waited.elapsed();
-        let before = conn.meter.mark();
-        let started = Instant::now();
-        let response = conn
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|err| HttpError::from_hyper(&err))?;
-        let headers_at = Instant::now();
-        let status = response.status().as_u16();
-        let protocol = Protocol::from_version(response.version());
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let (body, body_size) = self.read_body(response.into_body(), discard_body).await?;
-        let done = Instant::now();
-        let written = conn
-            .meter
-            .last_write()
-            .filter(|&t| t >= started)
-            .unwrap_or(started);
-        let first_byte = conn
-            .meter
-            .first_read()
-            .filter(|&t| t >= written)
-            .unwrap_or(headers_at);
-        timings.sending = written - started;
-        timings.waiting = first_byte - written;
-        timings.receiving = done.saturating_duration_since(first_byte);
-        let after = conn.meter.reading();
-        let hop = Hop {
-            status,
-            headers,
+    ) -> Result<Hop, HttpError> {
+        let policy = BodyPolicy {
+            discard: request.discard_body,
+            limit: self.connector.options.max_body_bytes,
+            head_request: request.method == Method::HEAD,
+        };
+        let answer = match &mut conn.link {
+            Link::H1(h1) => {
+                let url = &request.url;
+                let host = match url.port() {
+                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                    None => url.host_str().unwrap_or_default().to_owned(),
+                };
+                let head = Head {
+                    method: request.method.as_str(),
+                    target: &url[url::Position::BeforePath..url::Position::AfterQuery],
+                    host: &host,
+                    headers: &request.headers,
+                    user_agent: self.user_agent.as_bytes(),
+                    cookie,
+                    accept_encoding: request.decompress,
+                    close: self.connector.options.policy == ConnectionPolicy::None,
+                    body_len: request.body.len(),
+                };
+                h1.exchange(&head, &request.body, policy).await?
+            }
+            Link::H2(h2) => {
+                let extra = self.extra_fields(request, cookie)?;
+                h2.exchange(request, &extra, &conn.meter, policy).await?
+            }
+        };
+        // A new connection's handshakes count with the request it was opened for.
+        let moved = conn.meter.take();
+        timings.sending = answer.sending;
+        timings.waiting = answer.waiting;
+        timings.receiving = answer.receiving;
+        let body = match (
+            request.decompress && !request.discard_body,
+            coding(&answer.headers),
+        ) {
+            (true, Some(coding)) => decode(coding, &answer.body, policy.limit)?,
+            _ => answer.body,
+        };
+        Ok(Hop {
+            status: answer.status,
+            headers: answer.headers,
             body,
-            body_size,
-            protocol,
+            body_size: answer.body_size,
+            protocol: answer.protocol,
             timings,
             reused,
-            sent: after.written - before.written,
-            received: after.read - before.read,
-        };
-        Ok((hop, conn))
+            tls: conn.tls,
+            sent: moved.written,
+            received: moved.read,
+        })
     }
 
-    async fn read_body(
+    /// The fields the client adds to an HTTP/2 request: user agent, cookie, accepted
+    /// encodings.
+    fn extra_fields(
         &self,
-        mut body: Incoming,
-        discard: bool,
-    ) -> Result<(Bytes, u64), HttpError> {
-        let limit = self.options.max_body_bytes;
-        let mut size = 0u64;
-        let mut kept = BytesMut::new();
-        let mut first: Option<Bytes> = None;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|err| HttpError::from_hyper(&err))?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            size += data.len() as u64;
-            if discard {
-                continue;
-            }
-            if size > limit as u64 {
-                return Err(HttpError::new(
-                    ErrorKind::BodyTooLarge,
-                    format!("response body is over the {limit} bytes handed to guests"),
-                ));
-            }
-            // A body in one frame (the common case) is kept without copying.
-            match first.take() {
-                None if kept.is_empty() => first = Some(data),
-                None => kept.extend_from_slice(&data),
-                Some(previous) => {
-                    kept.extend_from_slice(&previous);
-                    kept.extend_from_slice(&data);
-                }
-            }
+        request: &Request,
+        cookie: Option<&str>,
+    ) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, HttpError> {
+        let mut extra = vec![(http::header::USER_AGENT, self.user_agent.clone())];
+        if let Some(cookie) = cookie {
+            let value = http::HeaderValue::from_str(cookie)
+                .map_err(|err| HttpError::new(ErrorKind::InvalidRequest, err.to_string()))?;
+            extra.push((http::header::COOKIE, value));
         }
-        let body = first.unwrap_or_else(|| kept.freeze());
-        Ok((body, size))
+        if request.decompress {
+            extra.push(h2::accept_encoding());
+        }
+        Ok(extra)
     }
+}
+
+/// The coding of a response's `content-encoding`, if the client decodes it.
+fn coding(headers: &[(String, String)]) -> Option<Coding> {
+    header(headers, "content-encoding").and_then(Coding::of)
 }
 
 impl Origin {
     pub(crate) fn of(url: &Url) -> Result<Self, HttpError> {
         let scheme = url.scheme();
-        if scheme != "http" {
+        if scheme != "http" && scheme != "https" {
             return Err(HttpError::new(
                 ErrorKind::InvalidRequest,
-                format!(
-                    "{url}: only http:// URLs are supported so far (https arrives with TLS support)"
-                ),
+                format!("{url}: only http:// and https:// URLs can be requested"),
             ));
         }
         let host = match url.host() {

@@ -1,167 +1,15 @@
-//! Connections the client opens itself: metered I/O and a VU's pool of kept-alive ones.
+//! Connections the client opens itself, and pools of kept-alive ones.
 
 use std::collections::HashMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use super::h1::H1;
+use super::h2::H2;
+use super::request::TlsInfo;
+use super::stream::Meter;
 
-/// Most idle connections a VU keeps per origin; more are closed when returned.
+/// Most idle HTTP/1.1 connections a pool keeps per origin; more are closed when returned.
 const MAX_IDLE_PER_ORIGIN: usize = 64;
-
-/// Byte counts and the instants of I/O on one connection, shared between the connection
-/// task (which does the I/O) and the VU (which reads the figures after each exchange).
-#[derive(Debug)]
-pub(crate) struct Meter {
-    base: Instant,
-    written: AtomicU64,
-    read: AtomicU64,
-    /// Nanoseconds after `base` of the last write, 0 if none.
-    last_write: AtomicU64,
-    /// Nanoseconds after `base` of the first read since the last `mark`, 0 if none.
-    first_read: AtomicU64,
-}
-
-/// The figures of a meter at one moment.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MeterReading {
-    pub written: u64,
-    pub read: u64,
-}
-
-impl Meter {
-    fn new() -> Self {
-        Self {
-            base: Instant::now(),
-            written: AtomicU64::new(0),
-            read: AtomicU64::new(0),
-            last_write: AtomicU64::new(0),
-            first_read: AtomicU64::new(0),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        // Never 0, so 0 can mean "not yet".
-        (self.base.elapsed().as_nanos() as u64).max(1)
-    }
-
-    fn instant(&self, nanos: u64) -> Option<Instant> {
-        (nanos != 0).then(|| self.base + Duration::from_nanos(nanos))
-    }
-
-    fn wrote(&self, bytes: usize) {
-        self.written.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.last_write.store(self.now(), Ordering::Relaxed);
-    }
-
-    /// Starts a new exchange: forgets the previous first read, returns the byte counts.
-    pub(crate) fn mark(&self) -> MeterReading {
-        self.first_read.store(0, Ordering::Relaxed);
-        self.reading()
-    }
-
-    pub(crate) fn reading(&self) -> MeterReading {
-        MeterReading {
-            written: self.written.load(Ordering::Relaxed),
-            read: self.read.load(Ordering::Relaxed),
-        }
-    }
-
-    /// When the request was last written to, if ever.
-    pub(crate) fn last_write(&self) -> Option<Instant> {
-        self.instant(self.last_write.load(Ordering::Relaxed))
-    }
-
-    /// When the first byte since the last `mark` arrived, if any did.
-    pub(crate) fn first_read(&self) -> Option<Instant> {
-        self.instant(self.first_read.load(Ordering::Relaxed))
-    }
-}
-
-/// A TCP stream that counts its bytes and notes when it wrote and first read.
-pub(crate) struct MeteredIo {
-    inner: TcpStream,
-    meter: Arc<Meter>,
-}
-
-impl MeteredIo {
-    pub(crate) fn new(inner: TcpStream) -> (Self, Arc<Meter>) {
-        let meter = Arc::new(Meter::new());
-        (
-            Self {
-                inner,
-                meter: meter.clone(),
-            },
-            meter,
-        )
-    }
-}
-
-impl AsyncRead for MeteredIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            let meter = &self.meter;
-            meter.read.fetch_add(n as u64, Ordering::Relaxed);
-            if meter.first_read.load(Ordering::Relaxed) == 0 {
-                meter.first_read.store(meter.now(), Ordering::Relaxed);
-            }
-        }
-        poll
-    }
-}
-
-impl AsyncWrite for MeteredIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.meter.wrote(n);
-        }
-        poll
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.meter.wrote(n);
-        }
-        poll
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
 
 /// Where a connection goes: scheme, host and port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -171,45 +19,87 @@ pub(crate) struct Origin {
     pub port: u16,
 }
 
-/// One open HTTP/1.1 connection with its meter. hyper's connection task does the socket
-/// I/O; it notices a close by the server while the connection is idle, so a closed
-/// connection is never handed out again.
+/// A connection's protocol: HTTP/1.1 carries one exchange at a time and is owned by it;
+/// HTTP/2 carries many at once, each with a handle of its own.
+pub(crate) enum Link {
+    H1(H1),
+    H2(H2),
+}
+
+/// One open connection: its protocol state, its meter (bytes on the wire), and what its TLS
+/// handshake gave.
 pub(crate) struct Conn {
-    pub sender: SendRequest<Full<Bytes>>,
+    pub link: Link,
     pub meter: Arc<Meter>,
+    pub tls: Option<TlsInfo>,
 }
 
 impl Conn {
-    /// Whether the connection can no longer carry requests.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+    /// Whether the connection can no longer carry requests (for HTTP/1.1, see
+    /// [`H1::is_closed`]).
+    pub(crate) fn is_closed(&mut self) -> bool {
+        match &mut self.link {
+            Link::H1(h1) => h1.is_closed(),
+            Link::H2(h2) => h2.is_closed(),
+        }
+    }
+
+    /// Whether the last exchange left it able to carry another (without looking at the
+    /// socket).
+    fn is_reusable(&self) -> bool {
+        match &self.link {
+            Link::H1(h1) => h1.is_reusable(),
+            Link::H2(h2) => !h2.is_closed(),
+        }
+    }
+
+    /// Another handle on an HTTP/2 connection; `None` for HTTP/1.1, which one exchange
+    /// owns.
+    fn share(&self) -> Option<Self> {
+        match &self.link {
+            Link::H1(_) => None,
+            Link::H2(h2) => Some(Self {
+                link: Link::H2(h2.clone()),
+                meter: self.meter.clone(),
+                tls: self.tls,
+            }),
+        }
     }
 }
 
-/// Kept-alive connections, by origin.
+/// Kept-alive connections, by origin: a VU's own, or (behind a lock) the run's shared pool.
 #[derive(Default)]
 pub(crate) struct Connections {
     idle: HashMap<Origin, Vec<Conn>>,
 }
 
 impl Connections {
-    /// Takes an idle connection to `origin` that is still open, if any.
+    /// A connection to `origin` that is still open, if any: an HTTP/2 one is shared (it
+    /// stays in the pool), an HTTP/1.1 one taken out.
     pub(crate) fn checkout(&mut self, origin: &Origin) -> Option<Conn> {
         let idle = self.idle.get_mut(origin)?;
-        while let Some(conn) = idle.pop() {
-            if !conn.is_closed() {
-                return Some(conn);
+        while let Some(conn) = idle.last_mut() {
+            if conn.is_closed() {
+                idle.pop();
+                continue;
             }
+            return conn.share().or_else(|| idle.pop());
         }
         None
     }
 
-    /// Returns a connection for reuse; closed ones and extras are dropped.
+    /// Returns a connection for reuse. One its last exchange ended is dropped, and so are
+    /// HTTP/1.1 extras and a handle on an HTTP/2 connection the pool holds already.
+    /// (Whether the server closed it meanwhile is checked when it is taken out.)
     pub(crate) fn checkin(&mut self, origin: Origin, conn: Conn) {
-        if conn.is_closed() {
+        if !conn.is_reusable() {
             return;
         }
         let idle = self.idle.entry(origin).or_default();
+        let multiplexed = |c: &Conn| matches!(c.link, Link::H2(_));
+        if multiplexed(&conn) && idle.iter().any(|c| multiplexed(c) && c.is_reusable()) {
+            return;
+        }
         if idle.len() < MAX_IDLE_PER_ORIGIN {
             idle.push(conn);
         }

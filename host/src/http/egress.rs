@@ -41,14 +41,7 @@ impl Rule {
         let Target::Host(pattern) = &self.target else {
             return false;
         };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let name_matches = match pattern.strip_prefix("*.") {
-            Some(suffix) => host
-                .strip_suffix(suffix)
-                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-            None => host == *pattern,
-        };
-        name_matches && self.port_matches(port)
+        host_matches(pattern, host) && self.port_matches(port)
     }
 
     fn matches_address(&self, ip: IpAddr, port: u16) -> bool {
@@ -60,6 +53,18 @@ impl Rule {
 
     fn is_net(&self) -> bool {
         matches!(self.target, Target::Net(_))
+    }
+}
+
+/// Whether `host` is the name `pattern` (lower case), or under it when `pattern` is
+/// `*.example.com`. A trailing dot and letter case in `host` do not matter.
+pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+        None => host == pattern,
     }
 }
 

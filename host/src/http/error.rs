@@ -95,8 +95,13 @@ impl HttpError {
         Self::new(kind, format!("connect: {err}"))
     }
 
-    /// Classifies an error hyper raised during an exchange.
+    /// Classifies an error hyper raised during an exchange. A TLS alert arriving then (a
+    /// server that checks the client certificate after the TLS 1.3 handshake) is a TLS
+    /// failure.
     pub(crate) fn from_hyper(err: &hyper::Error) -> Self {
+        if let Some(tls) = super::tls::rustls_error(err) {
+            return super::tls::classify(tls);
+        }
         let kind = if err.is_timeout() {
             ErrorKind::Timeout
         } else if err.is_parse() || err.is_parse_status() || err.is_parse_too_large() {

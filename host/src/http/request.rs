@@ -6,6 +6,8 @@ use bytes::Bytes;
 use http::Method;
 use url::Url;
 
+use super::TlsVersion;
+
 /// Which statuses count as success.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpectedStatuses(Vec<(u16, u16)>);
@@ -32,7 +34,7 @@ impl ExpectedStatuses {
 pub struct Request {
     /// Method.
     pub method: Method,
-    /// Absolute `http` URL.
+    /// Absolute `http` or `https` URL.
     pub url: Url,
     /// Header fields in order.
     pub headers: Vec<(String, String)>,
@@ -46,6 +48,8 @@ pub struct Request {
     pub max_redirects: u32,
     /// Count the body without keeping it.
     pub discard_body: bool,
+    /// Ask for a compressed response and decode it (gzip, deflate, br).
+    pub decompress: bool,
 }
 
 /// The HTTP version a response came over.
@@ -62,14 +66,23 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub(crate) fn from_version(version: http::Version) -> Self {
-        match version {
-            http::Version::HTTP_10 | http::Version::HTTP_09 => Self::Http10,
-            http::Version::HTTP_2 => Self::Http2,
-            http::Version::HTTP_3 => Self::Http3,
-            _ => Self::Http11,
+    /// The protocol's name, as the stats and the `proto` tag write it (`HTTP/1.1`, `HTTP/2`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+            Self::Http2 => "HTTP/2",
+            Self::Http3 => "HTTP/3",
         }
     }
+
+    /// The protocol's place in [`Protocol::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Every protocol, in order.
+    pub const ALL: [Self; 4] = [Self::Http10, Self::Http11, Self::Http2, Self::Http3];
 }
 
 /// How long each phase of a request took (k6's names, plus DNS).
@@ -98,6 +111,15 @@ impl Timings {
     }
 }
 
+/// What the TLS handshake of a response's connection gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// The version negotiated.
+    pub version: TlsVersion,
+    /// Whether the session was resumed (an abbreviated handshake) rather than new.
+    pub resumed: bool,
+}
+
 /// A response with its measurements.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -121,6 +143,8 @@ pub struct Response {
     pub timings: Timings,
     /// Whether the final hop reused a kept-alive connection.
     pub connection_reused: bool,
+    /// The TLS session of the final hop's connection (`None` for plain HTTP).
+    pub tls: Option<TlsInfo>,
     /// Bytes written for all hops (request lines, headers, bodies).
     pub bytes_sent: u64,
     /// Bytes read for all hops (status lines, headers, bodies).

@@ -10,11 +10,13 @@ use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 
+use super::summary::warnings;
 use crate::config::PlanDocument;
 use crate::engine::ScenarioInfo;
 use crate::run::{Report, RunStatus};
 use crate::stats::{
-    CheckStats, CustomKind, ErrorCount, IterationError, RequestStats, ThresholdResult, TrendStats,
+    CheckStats, ConnectionStats, CustomKind, ErrorCount, IterationError, RequestStats,
+    ThresholdResult, TrendStats,
 };
 
 /// The version of the summary format; bumped on any incompatible change.
@@ -120,6 +122,11 @@ pub struct Summary<'a> {
     pub iteration_errors: &'a [IterationError],
     /// Log lines dropped because the log was full.
     pub log_dropped: u64,
+    /// Connections opened, TLS handshakes (full and resumed, by version) and the protocols
+    /// responses came over.
+    pub connections: &'a ConnectionStats,
+    /// What a reader must not miss (an `insecure` run's unverified certificates, say).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Summary<'a> {
@@ -212,6 +219,8 @@ impl<'a> Summary<'a> {
             checks: &s.checks,
             iteration_errors: &s.iteration_errors,
             log_dropped: report.log_dropped,
+            connections: &s.connections,
+            warnings: warnings(report),
         }
     }
 }

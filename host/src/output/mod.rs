@@ -25,4 +25,4 @@ pub use format::{bytes, millis};
 pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
 pub use progress::Progress;
 pub use sinks::{OutputSpec, Outputs};
-pub use summary::{plan_lines, summary};
+pub use summary::{plan_lines, summary, warnings};

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use super::format::{bytes, millis};
 use crate::config::{Plan, format_duration};
 use crate::engine::ScenarioInfo;
+use crate::http::TlsSettings;
 use crate::run::{Report, RunStatus};
-use crate::stats::{CustomKind, RequestStats, TrendStats};
+use crate::stats::{ConnectionStats, CustomKind, MetricStats, RequestStats, Snapshot, TrendStats};
 
 /// The lines describing what is about to run.
 pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
@@ -62,7 +63,38 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
             let _ = writeln!(out, "  base URL   (none: requests must use absolute URLs)");
         }
     }
+    if let Some(tls) = tls_line(&plan.tls) {
+        let _ = writeln!(out, "  tls        {tls}");
+    }
     out
+}
+
+/// The TLS settings that differ from the defaults, in words.
+fn tls_line(tls: &TlsSettings) -> Option<String> {
+    let mut parts = Vec::new();
+    if tls.insecure {
+        parts.push("⚠ certificates NOT verified (insecure)".to_owned());
+    }
+    if !tls.ca_certs.is_empty() {
+        parts.push(format!("{} extra CA bundle(s) trusted", tls.ca_certs.len()));
+    }
+    for cert in &tls.client_certs {
+        let to = if cert.domains.is_empty() {
+            "every server".to_owned()
+        } else {
+            cert.domains.join(", ")
+        };
+        parts.push(format!("client certificate for {to}"));
+    }
+    if !tls.resumption {
+        parts.push("no session resumption".to_owned());
+    }
+    if tls.min_version.is_some() || tls.max_version.is_some() {
+        let min = tls.min_version.map_or("1.2", |v| v.as_str());
+        let max = tls.max_version.map_or("1.3", |v| v.as_str());
+        parts.push(format!("TLS {min} to {max}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn trend_line(t: &TrendStats, unit_ms: bool) -> String {
@@ -127,11 +159,42 @@ fn truncate(text: &str, width: usize) -> String {
     cut
 }
 
+/// Warnings a reader of the run's results must not miss, one sentence each: settings that
+/// make the figures mean something else than they seem to.
+pub fn warnings(report: &Report) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if report.plan.tls.insecure {
+        warnings.push(
+            "TLS certificates were NOT verified (--insecure / tls.insecure): the run could \
+             have reached an impostor"
+                .to_owned(),
+        );
+    }
+    warnings
+}
+
 /// The end-of-test summary of `report`.
 pub fn summary(report: &Report) -> String {
-    let s = &report.snapshot;
-    let secs = s.elapsed.as_secs_f64().max(1e-9);
     let mut out = String::new();
+    headline(&mut out, report);
+    request_table(&mut out, &report.snapshot);
+    failure_tables(&mut out, &report.snapshot);
+    checks_table(&mut out, &report.snapshot);
+    thresholds_table(&mut out, &report.snapshot);
+    let _ = writeln!(out);
+    metric_lines(&mut out, &report.snapshot);
+    if report.log_dropped > 0 {
+        let _ = writeln!(
+            out,
+            "\n  {} log lines were dropped: the run's log is full",
+            report.log_dropped
+        );
+    }
+    out
+}
+
+/// How the run ended, and its warnings.
+fn headline(out: &mut String, report: &Report) {
     let how = match &report.status {
         RunStatus::Completed => "completed".to_owned(),
         RunStatus::Stopped => "stopped early".to_owned(),
@@ -141,18 +204,29 @@ pub fn summary(report: &Report) -> String {
         }
         other => format!("{other:?}"),
     };
-    let _ = writeln!(out, "\nrun {how} after {:.1}s\n", s.elapsed.as_secs_f64());
+    let elapsed = report.snapshot.elapsed.as_secs_f64();
+    let _ = writeln!(out, "\nrun {how} after {elapsed:.1}s\n");
+    for warning in warnings(report) {
+        let _ = writeln!(out, "  ⚠ WARNING: {warning}\n");
+    }
+}
+
+/// Locust's table: one row per request name, then the aggregate.
+fn request_table(out: &mut String, s: &Snapshot) {
     let _ = writeln!(
         out,
         "  {:<32} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "Request", "Count", "Fails", "Fail%", "RPS", "Avg", "p50", "p90", "p95", "p99", "Max"
     );
     for r in &s.requests {
-        row_line(&mut out, &format!("{} {}", r.method, r.name), r);
+        row_line(out, &format!("{} {}", r.method, r.name), r);
     }
     let _ = writeln!(out, "  {}", "─".repeat(136));
-    row_line(&mut out, "Aggregated", &s.total);
+    row_line(out, "Aggregated", &s.total);
+}
 
+/// Failed requests by row and kind, and failed iterations by message.
+fn failure_tables(out: &mut String, s: &Snapshot) {
     if !s.errors.is_empty() {
         let _ = writeln!(out, "\n  Failures");
         for e in s.errors.iter().take(20) {
@@ -169,96 +243,79 @@ pub fn summary(report: &Report) -> String {
             );
         }
     }
-    if !s.checks.is_empty() {
-        let _ = writeln!(out, "\n  Checks");
-        for c in &s.checks {
-            let total = (c.passes + c.fails).max(1) as f64;
-            let mark = if c.fails == 0 { "✓" } else { "✗" };
-            let _ = writeln!(
-                out,
-                "  {mark} {:<40} {:>7.2}%  ✓ {}  ✗ {}",
-                c.name,
-                c.passes as f64 * 100.0 / total,
-                c.passes,
-                c.fails
-            );
-        }
+}
+
+fn checks_table(out: &mut String, s: &Snapshot) {
+    if s.checks.is_empty() {
+        return;
     }
-    if !s.thresholds.is_empty() {
-        let _ = writeln!(out, "\n  Thresholds");
-        for t in &s.thresholds {
-            let mark = if t.ok { "✓" } else { "✗" };
-            let value = match (&t.error, t.value) {
-                (Some(error), _) => error.clone(),
-                (None, Some(value)) => format!("{}", round(value)),
-                (None, None) => "no samples".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "  {mark} {:<40} {:<16} {value}",
-                truncate(&t.metric, 40),
-                t.expression
-            );
-        }
+    let _ = writeln!(out, "\n  Checks");
+    for c in &s.checks {
+        let total = (c.passes + c.fails).max(1) as f64;
+        let mark = if c.fails == 0 { "✓" } else { "✗" };
+        let _ = writeln!(
+            out,
+            "  {mark} {:<40} {:>7.2}%  ✓ {}  ✗ {}",
+            c.name,
+            c.passes as f64 * 100.0 / total,
+            c.passes,
+            c.fails
+        );
     }
-    let _ = writeln!(out);
+}
+
+fn thresholds_table(out: &mut String, s: &Snapshot) {
+    if s.thresholds.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  Thresholds");
+    for t in &s.thresholds {
+        let mark = if t.ok { "✓" } else { "✗" };
+        let value = match (&t.error, t.value) {
+            (Some(error), _) => error.clone(),
+            (None, Some(value)) => format!("{}", round(value)),
+            (None, None) => "no samples".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} {:<40} {:<16} {value}",
+            truncate(&t.metric, 40),
+            t.expression
+        );
+    }
+}
+
+/// k6's metric lines: checks, custom metrics, data, then the built-in ones.
+fn metric_lines(out: &mut String, s: &Snapshot) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
     if !s.checks.is_empty() {
         let passes: u64 = s.checks.iter().map(|c| c.passes).sum();
         let fails: u64 = s.checks.iter().map(|c| c.fails).sum();
         let rate = passes as f64 * 100.0 / (passes + fails).max(1) as f64;
-        metric(
-            &mut out,
-            "checks",
-            format!("{rate:.2}%  ✓ {passes}  ✗ {fails}"),
-        );
+        metric(out, "checks", format!("{rate:.2}%  ✓ {passes}  ✗ {fails}"));
     }
     for m in &s.metrics {
-        let value = match m.kind {
-            CustomKind::Counter => format!("{}  {:.2}/s", m.value, m.value / secs),
-            CustomKind::Gauge => format!(
-                "{}  min={} max={}",
-                m.value,
-                m.min.unwrap_or(m.value),
-                m.max.unwrap_or(m.value)
-            ),
-            CustomKind::Rate => {
-                let passes = (m.value * m.count as f64).round() as u64;
-                format!(
-                    "{:.2}%  ✓ {passes}  ✗ {}",
-                    m.value * 100.0,
-                    m.count - passes
-                )
-            }
-            CustomKind::Trend => m
-                .trend
-                .as_ref()
-                .map(|t| trend_line(t, false))
-                .unwrap_or_default(),
-        };
-        metric(&mut out, &m.name, value);
+        metric(out, &m.name, custom_value(m, secs));
     }
     let t = &s.total;
+    let per_second = |n: u64| bytes((n as f64 / secs) as u64);
     metric(
-        &mut out,
+        out,
         "data_received",
         format!(
             "{}  {}/s",
             bytes(t.bytes_received),
-            bytes((t.bytes_received as f64 / secs) as u64)
+            per_second(t.bytes_received)
         ),
     );
     metric(
-        &mut out,
+        out,
         "data_sent",
-        format!(
-            "{}  {}/s",
-            bytes(t.bytes_sent),
-            bytes((t.bytes_sent as f64 / secs) as u64)
-        ),
+        format!("{}  {}/s", bytes(t.bytes_sent), per_second(t.bytes_sent)),
     );
     if s.dropped_iterations > 0 {
         metric(
-            &mut out,
+            out,
             "dropped_iterations",
             format!(
                 "{}  {:.1}/s",
@@ -267,15 +324,88 @@ pub fn summary(report: &Report) -> String {
             ),
         );
     }
+    connection_lines(out, &s.connections);
+    for (name, value) in builtin_lines(s, secs) {
+        metric(out, name, value);
+    }
     if s.vus_retired > 0 {
         metric(
-            &mut out,
+            out,
             "vus_retired",
             format!("{}  (could not start; the log says why)", s.vus_retired),
         );
     }
-    // The built-in metrics in k6's (alphabetical) order.
-    let p = &s.http_phases;
+    metric(out, "vus_max", s.vus_max.to_string());
+}
+
+fn custom_value(m: &MetricStats, secs: f64) -> String {
+    match m.kind {
+        CustomKind::Counter => format!("{}  {:.2}/s", m.value, m.value / secs),
+        CustomKind::Gauge => format!(
+            "{}  min={} max={}",
+            m.value,
+            m.min.unwrap_or(m.value),
+            m.max.unwrap_or(m.value)
+        ),
+        CustomKind::Rate => {
+            let passes = (m.value * m.count as f64).round() as u64;
+            format!(
+                "{:.2}%  ✓ {passes}  ✗ {}",
+                m.value * 100.0,
+                m.count - passes
+            )
+        }
+        CustomKind::Trend => m
+            .trend
+            .as_ref()
+            .map(|t| trend_line(t, false))
+            .unwrap_or_default(),
+    }
+}
+
+/// Connections opened, their TLS handshakes, and the protocols responses came over.
+fn connection_lines(out: &mut String, c: &ConnectionStats) {
+    if c.opened == 0 && c.reused == 0 {
+        return;
+    }
+    let responses = (c.opened + c.reused).max(1) as f64;
+    metric(
+        out,
+        "http_connections",
+        format!(
+            "{} opened, {:.2}% of responses on a kept-alive connection",
+            c.opened,
+            c.reused as f64 * 100.0 / responses
+        ),
+    );
+    let protocols: Vec<String> = c
+        .protocols
+        .iter()
+        .map(|(name, count)| format!("{name} {:.2}%", *count as f64 * 100.0 / responses))
+        .collect();
+    metric(out, "http_protocols", protocols.join(", "));
+    if c.tls_full + c.tls_resumed > 0 {
+        let versions: Vec<String> = c
+            .tls_versions
+            .iter()
+            .map(|(version, count)| format!("TLS {version}: {count}"))
+            .collect();
+        metric(
+            out,
+            "tls_handshakes",
+            format!(
+                "{} full, {} resumed  ({})",
+                c.tls_full,
+                c.tls_resumed,
+                versions.join(", ")
+            ),
+        );
+    }
+}
+
+/// The built-in metrics in k6's (alphabetical) order.
+fn builtin_lines(s: &Snapshot, secs: f64) -> Vec<(&'static str, String)> {
+    let (p, t) = (&s.http_phases, &s.total);
     let failed_pct = if t.count > 0 {
         t.failures as f64 * 100.0 / t.count as f64
     } else {
@@ -284,6 +414,7 @@ pub fn summary(report: &Report) -> String {
     let mut lines = vec![
         ("http_req_blocked", trend_line(&p.blocked, true)),
         ("http_req_connecting", trend_line(&p.connecting, true)),
+        ("http_req_dns", trend_line(&p.dns, true)),
         ("http_req_duration", trend_line(&t.duration, true)),
         (
             "http_req_failed",
@@ -291,6 +422,10 @@ pub fn summary(report: &Report) -> String {
         ),
         ("http_req_receiving", trend_line(&p.receiving, true)),
         ("http_req_sending", trend_line(&p.sending, true)),
+        (
+            "http_req_tls_handshaking",
+            trend_line(&p.tls_handshaking, true),
+        ),
         ("http_req_waiting", trend_line(&p.waiting, true)),
         (
             "http_reqs",
@@ -313,20 +448,9 @@ pub fn summary(report: &Report) -> String {
     ];
     if let Some(corrected) = &s.duration_corrected {
         lines.insert(
-            3,
+            4,
             ("http_req_duration_corrected", trend_line(corrected, true)),
         );
     }
-    for (name, value) in lines {
-        metric(&mut out, name, value);
-    }
-    metric(&mut out, "vus_max", s.vus_max.to_string());
-    if report.log_dropped > 0 {
-        let _ = writeln!(
-            out,
-            "\n  {} log lines were dropped: the run's log is full",
-            report.log_dropped
-        );
-    }
-    out
+    lines
 }

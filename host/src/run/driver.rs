@@ -10,7 +10,6 @@ use tokio::time::MissedTickBehavior;
 use super::test_instance::TestInstance;
 use super::{Report, RunStatus, Shared};
 use crate::engine::{RunContext, Scenario};
-use crate::http::{Client, ClientOptions};
 use crate::runlog::{Level, Source};
 use crate::stats::{Scope, Snapshot};
 use crate::vu::{ScenarioRun, TaskPicker, run_scenario};
@@ -50,11 +49,7 @@ pub(crate) fn finish(shared: &Shared, status: RunStatus) {
 pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<TaskPicker>) {
     let plan = &shared.plan;
     let context = RunContext {
-        client: Client::new(ClientOptions {
-            max_body_bytes: plan.limits.max_response_bytes as usize,
-            egress: shared.egress.clone(),
-            ..Default::default()
-        }),
+        client: shared.client.clone(),
         collector: shared.collector.clone(),
         log: shared.log.clone(),
         base_url: plan.base_url.clone(),

@@ -33,7 +33,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::Plan;
 use crate::engine::{Engine, Scenario, ScenarioInfo};
-use crate::http::Egress;
+use crate::http::{Client, ClientOptions, Egress, Resolve};
 use crate::runlog::{LogLine, RunLog};
 use crate::stats::{Collector, IntervalStats, Snapshot};
 use crate::vu::{Clock, TaskPicker};
@@ -125,6 +125,9 @@ pub enum StartError {
         /// The engine's.
         engine: u64,
     },
+    /// A certificate or key of the plan's TLS settings cannot be used (the message names it).
+    #[error("{0}")]
+    Tls(String),
     /// The engine has fewer instance slots than the plan needs.
     #[error("the plan needs {needed} instances but the engine was built for {available}")]
     Capacity {
@@ -137,8 +140,9 @@ pub enum StartError {
 
 pub(crate) struct Shared {
     pub plan: Plan,
-    /// Every policy the run's requests must pass: the caller's, then the plan's.
-    pub egress: Egress,
+    /// The run's HTTP client: every policy the run's requests must pass (the caller's, then
+    /// the plan's), and its TLS configurations, built once.
+    pub client: Client,
     pub info: ScenarioInfo,
     pub started_at: SystemTime,
     pub clock: Clock,
@@ -224,6 +228,7 @@ impl Run {
                     .map_err(|err| StartError::Mismatch(format!("scenario {:?}: {err}", s.name)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let client = Client::new(client_options(&plan, egress)).map_err(StartError::Tls)?;
         let collector =
             Collector::with_thresholds(plan.thresholds.clone(), plan.latency_correction);
         collector.set_vus_max(plan.max_vus());
@@ -235,7 +240,7 @@ impl Run {
             )),
             scenarios: plan.scenarios.iter().map(LiveScenario::new).collect(),
             aborted_by: std::sync::OnceLock::new(),
-            egress: egress.and(plan.egress.clone()),
+            client,
             plan,
             started_at: SystemTime::now(),
             clock: Clock::new(),
@@ -255,6 +260,29 @@ impl Run {
             }
         });
         Ok(RunHandle { shared })
+    }
+}
+
+/// The client settings of `plan`, its requests held to `egress` as well as to the plan's own
+/// policy.
+fn client_options(plan: &Plan, egress: Egress) -> ClientOptions {
+    let http = &plan.http;
+    ClientOptions {
+        max_body_bytes: plan.limits.max_response_bytes as usize,
+        egress: egress.and(plan.egress.clone()),
+        tls: plan.tls.clone(),
+        http2: http.http2,
+        h2c: http.h2c,
+        policy: http.connection_policy,
+        max_connections_per_host: http.max_connections_per_host,
+        dns_ttl: http.dns_ttl,
+        // Checked when the plan was validated.
+        resolve: http
+            .resolve
+            .iter()
+            .filter_map(|entry| Resolve::parse(entry).ok())
+            .collect(),
+        ..ClientOptions::default()
     }
 }
 

@@ -4,16 +4,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::metrics::{CustomKind, IterationOutcome, Metrics, RequestSample, Row};
+use super::metrics::{ConnectionCounts, CustomKind, IterationOutcome, Metrics, RequestSample, Row};
 use super::series::Series;
 use super::snapshot::{
-    CheckStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError, MetricStats,
-    RequestStats, Snapshot,
+    CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError,
+    MetricStats, RequestStats, Snapshot,
 };
 use super::submetric::{Scope, SubMetrics};
 use super::thresholds;
 use super::trend::Trend;
 use crate::config::Threshold;
+use crate::http::{Protocol, TlsVersion};
 
 /// Shards per collector: enough that VUs on different worker threads rarely meet on one
 /// lock, few enough that draining them stays cheap.
@@ -318,6 +319,7 @@ impl Collector {
             total: row_stats("", "Aggregated", &m.total),
             http_phases: HttpPhaseStats::from(m.phases.each_ref().map(Trend::stats)),
             duration_corrected: self.latency_correction.then(|| m.corrected.stats()),
+            connections: connection_stats(&m.connections),
             thresholds: self
                 .thresholds
                 .iter()
@@ -394,6 +396,30 @@ impl Recorder {
     }
 }
 
+/// The snapshot's view of `counts`: only the protocols and versions that occurred.
+fn connection_stats(counts: &ConnectionCounts) -> ConnectionStats {
+    let protocols = Protocol::ALL
+        .iter()
+        .zip(counts.protocols)
+        .filter(|(_, count)| *count > 0)
+        .map(|(protocol, count)| (protocol.as_str(), count))
+        .collect();
+    let tls_versions = [TlsVersion::Tls12, TlsVersion::Tls13]
+        .iter()
+        .zip(counts.tls_versions)
+        .filter(|(_, count)| *count > 0)
+        .map(|(version, count)| (version.as_str(), count))
+        .collect();
+    ConnectionStats {
+        opened: counts.opened,
+        reused: counts.reused,
+        tls_full: counts.tls_full,
+        tls_resumed: counts.tls_resumed,
+        tls_versions,
+        protocols,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +449,7 @@ mod tests {
             body_bytes: 40,
             tags: &[],
             expected_interval: None,
+            connection: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::submetric::{HttpValue, Scope, Source, SubMetrics, SubValue};
 use super::trend::Trend;
-use crate::http::Timings;
+use crate::http::{Protocol, Timings, TlsInfo, TlsVersion};
 
 /// The names of the request phases, as their metrics are called.
 pub const PHASE_METRICS: [&str; 7] = [
@@ -59,6 +59,69 @@ pub struct RequestSample<'a> {
     /// With latency correction: the VU's usual time between requests, the expected interval
     /// of the corrected series.
     pub expected_interval: Option<Duration>,
+    /// The response's connection, for a request that got a response.
+    pub connection: Option<ConnectionInfo>,
+}
+
+/// How the connection of a response came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The protocol the response came over.
+    pub protocol: Protocol,
+    /// Whether a kept-alive connection carried it (otherwise it opened one).
+    pub reused: bool,
+    /// The connection's TLS session (`None` for plain HTTP).
+    pub tls: Option<TlsInfo>,
+}
+
+/// Connections opened, their TLS handshakes, and the protocols responses came over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ConnectionCounts {
+    /// Connections opened (each counted with the response it was opened for).
+    pub opened: u64,
+    /// Responses over a kept-alive connection.
+    pub reused: u64,
+    /// TLS handshakes in full.
+    pub tls_full: u64,
+    /// TLS handshakes that resumed a session.
+    pub tls_resumed: u64,
+    /// New TLS connections by version: 1.2, 1.3.
+    pub tls_versions: [u64; 2],
+    /// Responses by protocol, in [`Protocol::ALL`] order.
+    pub protocols: [u64; 4],
+}
+
+impl ConnectionCounts {
+    fn record(&mut self, info: &ConnectionInfo) {
+        self.protocols[info.protocol.index()] += 1;
+        if info.reused {
+            self.reused += 1;
+            return;
+        }
+        self.opened += 1;
+        if let Some(tls) = info.tls {
+            if tls.resumed {
+                self.tls_resumed += 1;
+            } else {
+                self.tls_full += 1;
+            }
+            let version = usize::from(tls.version == TlsVersion::Tls13);
+            self.tls_versions[version] += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        self.opened += other.opened;
+        self.reused += other.reused;
+        self.tls_full += other.tls_full;
+        self.tls_resumed += other.tls_resumed;
+        for (mine, theirs) in self.tls_versions.iter_mut().zip(other.tls_versions) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.protocols.iter_mut().zip(other.protocols) {
+            *mine += theirs;
+        }
+    }
 }
 
 impl RequestSample<'_> {
@@ -77,6 +140,13 @@ impl RequestSample<'_> {
                     }
             }
             "error" => self.failure == Some(value),
+            "proto" => self
+                .connection
+                .is_some_and(|c| c.protocol.as_str() == value),
+            "tls_version" => self
+                .connection
+                .and_then(|c| c.tls)
+                .is_some_and(|t| t.version.as_str() == value),
             _ => scope.has(self.tags, key, value),
         }
     }
@@ -231,6 +301,8 @@ pub(crate) struct Metrics {
     pub phases: [Trend; 7],
     /// `http_req_duration_corrected`.
     pub corrected: Trend,
+    /// Connections, handshakes and protocols.
+    pub connections: ConnectionCounts,
     /// Sub-metric values, indexed as the collector's [`SubMetrics`].
     pub sub: Vec<SubValue>,
 }
@@ -276,6 +348,9 @@ impl Metrics {
             for (trend, phase) in self.phases.iter_mut().zip(phases(timings)) {
                 trend.record_duration(phase);
             }
+        }
+        if let Some(connection) = &sample.connection {
+            self.connections.record(connection);
         }
         if let Some(interval) = sample.expected_interval
             && sample.phases.is_some()
@@ -490,6 +565,7 @@ impl Metrics {
             mine.merge(theirs);
         }
         self.corrected.merge(&other.corrected);
+        self.connections.merge(&other.connections);
         for (index, value) in other.sub.iter().enumerate() {
             self.sub(index).merge(value);
         }
@@ -512,6 +588,7 @@ impl Metrics {
         self.custom.values_mut().for_each(Custom::reset);
         self.phases.iter_mut().for_each(Trend::reset);
         self.corrected.reset();
+        self.connections = ConnectionCounts::default();
         self.sub.iter_mut().for_each(SubValue::reset);
     }
 }

@@ -24,10 +24,11 @@ mod thresholds;
 mod trend;
 
 pub use collector::{Collector, Recorder};
-pub use metrics::{CustomKind, IterationOutcome, PHASE_METRICS, RequestSample};
+pub use metrics::{ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, RequestSample};
 pub use snapshot::{
-    CheckStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError, LOCUST_QUANTILES,
-    MetricStats, Percentiles, RequestStats, Snapshot, ThresholdResult, TrendStats,
+    CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError,
+    LOCUST_QUANTILES, MetricStats, Percentiles, RequestStats, Snapshot, ThresholdResult,
+    TrendStats,
 };
 pub use submetric::Scope;
 pub use trend::{SparseTrend, Trend};

@@ -1,6 +1,7 @@
 //! The views the stats give out: cumulative snapshots and per-interval figures.
 //! Field meanings match the `types` interface of `wit/types.wit`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -96,6 +97,23 @@ impl From<[TrendStats; 7]> for HttpPhaseStats {
             receiving,
         }
     }
+}
+
+/// Connections opened, their TLS handshakes, and the protocols responses came over.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConnectionStats {
+    /// Connections opened, each counted with the response it was opened for.
+    pub opened: u64,
+    /// Responses that came over a kept-alive connection.
+    pub reused: u64,
+    /// TLS handshakes made in full.
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
+    /// New TLS connections by version (`"1.3": 50`).
+    pub tls_versions: BTreeMap<&'static str, u64>,
+    /// Responses by protocol (`"HTTP/1.1": 1200`).
+    pub protocols: BTreeMap<&'static str, u64>,
 }
 
 /// A threshold's verdict.
@@ -231,6 +249,8 @@ pub struct Snapshot {
     pub http_phases: HttpPhaseStats,
     /// `http_req_duration_corrected` (closed models, with latency correction), ms.
     pub duration_corrected: Option<TrendStats>,
+    /// Connections, TLS handshakes and protocols.
+    pub connections: ConnectionStats,
     /// The plan's thresholds, evaluated on these figures.
     pub thresholds: Vec<ThresholdResult>,
     /// Rows sorted by name, then method.

@@ -33,7 +33,7 @@ pub fn request(method: &str, url: impl Into<String>) -> Request {
             expected_statuses: Vec::new(),
             max_redirects: None,
             discard_body: false,
-            decompress: false,
+            decompress: true,
         },
     }
 }
@@ -138,6 +138,14 @@ impl Request {
     /// Counts the response body without copying it into the guest.
     pub fn discard_body(mut self) -> Self {
         self.inner.discard_body = true;
+        self
+    }
+
+    /// Whether to ask for a compressed response (`Accept-Encoding: gzip, deflate, br`, unless
+    /// the request sets its own) and decode it before handing it over, as browsers do. On by
+    /// default; the bytes received are counted as they came over the wire either way.
+    pub fn decompress(mut self, decompress: bool) -> Self {
+        self.inner.decompress = decompress;
         self
     }
 
@@ -249,6 +257,12 @@ impl Response {
     /// Whether the request reused a kept-alive connection.
     pub fn connection_reused(&self) -> bool {
         self.inner.connection_reused
+    }
+
+    /// Whether the connection's TLS session was resumed rather than new (false for plain
+    /// HTTP).
+    pub fn tls_resumed(&self) -> bool {
+        self.inner.tls_resumed
     }
 
     /// An error if the status was not expected, to fail the iteration with `?`.

@@ -8,7 +8,7 @@ use url::Url;
 use crate::engine::bindings::http::{self as wit, Host};
 use crate::engine::state::HttpHost;
 use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
-use crate::stats::RequestSample;
+use crate::stats::{ConnectionInfo, RequestSample};
 
 use super::metrics::tag_pairs;
 
@@ -76,6 +76,7 @@ impl HttpHost {
             expected,
             max_redirects: request.max_redirects.unwrap_or(self.max_redirects),
             discard_body: request.discard_body,
+            decompress: request.decompress,
         };
         let method = prepared.method.clone();
         Ok((prepared, Label { method, name, tags }))
@@ -129,6 +130,11 @@ impl HttpHost {
                     body_bytes: response.body_size,
                     tags: &label.tags,
                     expected_interval,
+                    connection: Some(ConnectionInfo {
+                        protocol: response.protocol,
+                        reused: response.connection_reused,
+                        tls: response.tls,
+                    }),
                 }
             }
             Err(err) => RequestSample {
@@ -143,6 +149,7 @@ impl HttpHost {
                 body_bytes: 0,
                 tags: &label.tags,
                 expected_interval: None,
+                connection: None,
             },
         };
         self.recorder.request(&sample);
@@ -191,7 +198,7 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
                 duration: r.timings.duration().as_nanos() as u64,
             },
             connection_reused: r.connection_reused,
-            tls_resumed: false,
+            tls_resumed: r.tls.is_some_and(|tls| tls.resumed),
             ok: r.ok,
         }),
         Err(err) => Err(wit::HttpError {

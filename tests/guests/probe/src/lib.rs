@@ -3,13 +3,15 @@
 //!
 //! Parameters: `mode` = `plain` (default) | `sleep` (sleep `sleep_ms`, then GET /a) |
 //! `snapshot` (report the live snapshot) | `batch` (three `GET /slow?ms=300` in one batch) |
-//! `status` (`/status/404` expected, `/status/500` not); `fail_start` (on-test-start fails);
+//! `status` (`/status/404` expected, `/status/500` not) | `fetch` (one `GET {path}`, what came
+//! back reported as checks); `fail_start` (on-test-start fails);
 //! `panic_every` = N (every Nth iteration of a VU panics).
 
 use std::time::Duration;
 
+use loadwright::http::Protocol;
 use loadwright::stats::{self, Snapshot};
-use loadwright::{Error, Options, Result, Scenario, batch, get, sleep, vu};
+use loadwright::{Error, Options, Result, Scenario, batch, check, get, sleep, vu};
 
 fn param(key: &str) -> Option<String> {
     vu::param(key)
@@ -106,13 +108,53 @@ impl Probe {
         Ok(())
     }
 
+    /// `mode=fetch`: one `GET {path}` (default `/`; `decompress=0` asks for raw bytes), and
+    /// what came back as checks named `key=value` (protocol, reuse, resumption, body, the
+    /// error kind), which tests read from the summary.
+    fn fetch() -> Result<()> {
+        let path = param("path").unwrap_or_else(|| "/".to_owned());
+        let decompress = param("decompress").as_deref() != Some("0");
+        match get(path).name("fetch").decompress(decompress).send() {
+            Ok(response) => {
+                let body: String = response.text().chars().take(40).collect();
+                check(&format!("status={}", response.status()), true);
+                let protocol = match response.protocol() {
+                    Protocol::Http10 => "HTTP/1.0",
+                    Protocol::Http11 => "HTTP/1.1",
+                    Protocol::Http2 => "HTTP/2",
+                    Protocol::Http3 => "HTTP/3",
+                };
+                check(&format!("protocol={protocol}"), true);
+                check(&format!("reused={}", response.connection_reused()), true);
+                check(&format!("tls_resumed={}", response.tls_resumed()), true);
+                check(&format!("body={body}"), true);
+                check(&format!("body_size={}", response.body_size()), true);
+                let t = response.timings();
+                let adds_up = t.sending + t.waiting + t.receiving == t.duration;
+                check("phases add up", adds_up);
+            }
+            Err(err) => {
+                check(&format!("error={}", err.kind_name()), true);
+                let message: String = err.message.chars().take(300).collect();
+                check(&format!("message={message}"), true);
+            }
+        }
+        Ok(())
+    }
+
     fn a(&mut self) -> Result<()> {
+        if param("mode").as_deref() == Some("fetch") {
+            return Self::fetch();
+        }
         Self::before_task()?;
         get(format!("/a?vu={}", vu::id())).name("/a").send()?;
         Ok(())
     }
 
     fn b(&mut self) -> Result<()> {
+        if param("mode").as_deref() == Some("fetch") {
+            return Self::fetch();
+        }
         Self::before_task()?;
         get(format!("/b?vu={}", vu::id())).name("/b").send()?;
         Ok(())
