@@ -2,6 +2,8 @@
 //! loopback. One binary, one module per area.
 
 mod cli;
+mod cli_tls;
+mod connections;
 mod contract;
 mod control;
 mod counts;

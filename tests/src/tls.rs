@@ -3,7 +3,8 @@
 //! server saw (connections, full and resumed handshakes, requests).
 //!
 //! Routes: `/` answers `ok`; `/proto` the request's HTTP version; `/gzip`, `/deflate` and
-//! `/br` a text compressed that way (with its `content-encoding`); anything else `ok`.
+//! `/br` a text compressed that way (with its `content-encoding`); `/slow` `ok` after
+//! [`SLOW_MS`]; anything else `ok`.
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -22,6 +23,13 @@ use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
+/// A name the server certificate holds that no resolver knows: tests reach it with the
+/// plan's `resolve`.
+pub const SERVER_NAME: &str = "target.loadwright.test";
+
+/// How long `/slow` waits before it answers, in milliseconds.
+pub const SLOW_MS: u64 = 20;
+
 /// The text `/gzip`, `/deflate` and `/br` answer, once decoded.
 pub const COMPRESSED_TEXT: &str = "hello from a compressed body, hello again";
 
@@ -34,8 +42,8 @@ pub struct Identity {
     pub key: String,
 }
 
-/// A test CA, a server certificate for `localhost` and 127.0.0.1 signed by it, and a client
-/// certificate signed by it.
+/// A test CA, a server certificate for `localhost`, 127.0.0.1 and [`SERVER_NAME`] signed by
+/// it, and a client certificate signed by it.
 pub struct Pki {
     /// The CA's certificate, PEM: what a client must trust.
     pub ca: String,
@@ -82,7 +90,7 @@ impl Pki {
         let (ca, issuer) = ca(name);
         Self {
             ca,
-            server: leaf(&["localhost", "127.0.0.1"], &issuer),
+            server: leaf(&["localhost", "127.0.0.1", SERVER_NAME], &issuer),
             client: leaf(&["loadwright test client"], &issuer),
         }
     }
@@ -288,7 +296,13 @@ where
     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         seen.requests.fetch_add(1, Ordering::Relaxed);
         let response = respond(&req);
-        async move { Ok::<_, Infallible>(response) }
+        let slow = req.uri().path() == "/slow";
+        async move {
+            if slow {
+                tokio::time::sleep(std::time::Duration::from_millis(SLOW_MS)).await;
+            }
+            Ok::<_, Infallible>(response)
+        }
     });
     let io = TokioIo::new(stream);
     if h2 {

@@ -2,6 +2,7 @@
 
 mod inspect;
 mod live;
+mod open_files;
 mod run;
 mod serve;
 mod target;

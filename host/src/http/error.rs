@@ -82,8 +82,29 @@ impl HttpError {
         }
     }
 
-    /// Classifies an I/O error raised while connecting.
+    /// Classifies an I/O error raised while connecting. Running out of descriptors or of
+    /// local ports says what to raise.
     pub(crate) fn from_connect(err: &std::io::Error) -> Self {
+        // EMFILE, ENFILE, EADDRNOTAVAIL on Linux.
+        match err.raw_os_error() {
+            Some(24 | 23) => {
+                return Self::new(
+                    ErrorKind::Other,
+                    format!(
+                        "out of file descriptors ({err}): each connection is one; raise the                          open-file limit (ulimit -n; the hard limit with ulimit -Hn or                          LimitNOFILE=), or use fewer connections (connectionPolicy shared)"
+                    ),
+                );
+            }
+            Some(99) => {
+                return Self::new(
+                    ErrorKind::Other,
+                    format!(
+                        "no free local port ({err}): closed connections hold their port in                          TIME_WAIT for a minute; keep connections alive (connectionPolicy                          per-vu or shared), widen net.ipv4.ip_local_port_range, or spread the                          load over more source addresses"
+                    ),
+                );
+            }
+            _ => {}
+        }
         let kind = match err.kind() {
             std::io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
             std::io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,

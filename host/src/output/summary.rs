@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::format::{bytes, millis};
-use crate::config::{Plan, format_duration};
+use crate::config::{HttpPlan, Plan, format_duration};
 use crate::engine::ScenarioInfo;
-use crate::http::TlsSettings;
+use crate::http::{ConnectionPolicy, TlsSettings};
 use crate::run::{Report, RunStatus};
 use crate::stats::{ConnectionStats, CustomKind, MetricStats, RequestStats, Snapshot, TrendStats};
 
@@ -63,10 +63,44 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
             let _ = writeln!(out, "  base URL   (none: requests must use absolute URLs)");
         }
     }
+    if let Some(http) = http_line(&plan.http) {
+        let _ = writeln!(out, "  http       {http}");
+    }
     if let Some(tls) = tls_line(&plan.tls) {
         let _ = writeln!(out, "  tls        {tls}");
     }
     out
+}
+
+/// The HTTP settings that differ from the defaults, in words.
+fn http_line(http: &HttpPlan) -> Option<String> {
+    let defaults = HttpPlan::default();
+    let mut parts = Vec::new();
+    match http.connection_policy {
+        ConnectionPolicy::PerVu => {}
+        ConnectionPolicy::Shared if http.max_connections_per_host > 0 => parts.push(format!(
+            "connections shared by the run, at most {} per host",
+            http.max_connections_per_host
+        )),
+        ConnectionPolicy::Shared => parts.push("connections shared by the run".to_owned()),
+        ConnectionPolicy::None => parts.push("a new connection for every request".to_owned()),
+    }
+    if http.h2c {
+        parts.push("HTTP/2 in the clear (h2c)".to_owned());
+    }
+    if !http.http2 {
+        parts.push("HTTP/1.1 only".to_owned());
+    }
+    if http.dns_ttl != defaults.dns_ttl {
+        parts.push(format!("names kept {}", format_duration(http.dns_ttl)));
+    }
+    for entry in &http.resolve {
+        parts.push(format!("resolve {entry}"));
+    }
+    if http.timeout != defaults.timeout {
+        parts.push(format!("timeout {}", format_duration(http.timeout)));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The TLS settings that differ from the defaults, in words.

@@ -4,6 +4,7 @@
 mod durability;
 mod lifecycle;
 mod tenants;
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,0 +1,295 @@
+//! `host run`: load, plan, run with live progress and control, summarize, write outputs.
+
+mod flags;
+mod watch;
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use url::Url;
+
+use super::Exit;
+use super::open_files;
+use crate::config::{Plan, PlanDocument, Stage, Threshold};
+use crate::demo::DemoTarget;
+use crate::engine::{Engine, EngineOptions, Scenario, ScenarioInfo};
+use crate::http::{ConnectionPolicy, Rule, TlsVersion};
+use crate::output::{OutputSpec, Outputs, plan_lines, summary};
+use crate::run::{Report, Run, RunStatus};
+
+/// Flags of `host run`. Shorthand flags replace the scenario's own scenarios, as in k6.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario component (.wasm).
+    pub scenario: PathBuf,
+    /// A plan file (JSON, or TOML when it ends in .toml) laid over the scenario's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Number of VUs (with --rate: VUs ready at the start).
+    #[arg(long, short = 'u')]
+    pub vus: Option<u32>,
+    /// How long to run (`30s`, `1m30s`): constant-vus (with --rate: constant-arrival-rate).
+    #[arg(long, short = 'd', value_parser = flags::duration_arg)]
+    pub duration: Option<Duration>,
+    /// Iterations shared by all VUs: shared-iterations.
+    #[arg(long, short = 'i')]
+    pub iterations: Option<u64>,
+    /// Iterations started per second, whatever earlier ones do (an open model).
+    #[arg(long, short = 'r')]
+    pub rate: Option<u32>,
+    /// Most VUs: of an open model, or for live control of constant-vus.
+    #[arg(long)]
+    pub max_vus: Option<u32>,
+    /// A ramp `30s:100,1m:100,10s:0`: of VUs (ramping-vus), or of the rate with --rate.
+    #[arg(long, short = 's', value_parser = flags::stages_arg)]
+    pub stages: Option<Vec<Stage>>,
+    /// Run only this named scenario of the plan (repeatable).
+    #[arg(long = "scenario", value_name = "NAME")]
+    pub scenarios: Vec<String>,
+    /// A threshold, `METRIC: EXPRESSION` (`'http_req_duration{name:login}: p(99)<300'`).
+    #[arg(long = "threshold", short = 't', value_name = "THRESHOLD", value_parser = flags::threshold_arg)]
+    pub thresholds: Vec<Threshold>,
+    /// Also record http_req_duration_corrected for closed models (coordinated omission).
+    #[arg(long)]
+    pub latency_correction: bool,
+    /// Only reach this host or range (repeatable): `api.example.com`, `*.example.com:443`,
+    /// `10.0.0.0/8`. Added to the plan's `egress.allow`.
+    #[arg(long = "allow-host", value_name = "RULE")]
+    pub allow_hosts: Vec<Rule>,
+    /// Never reach this host or range (repeatable). Added to the plan's `egress.deny`.
+    #[arg(long = "deny-host", value_name = "RULE")]
+    pub deny_hosts: Vec<Rule>,
+    /// Refuse loopback, private and link-local addresses unless --allow-host names them.
+    #[arg(long)]
+    pub deny_private: bool,
+    /// How VUs use connections: per-vu (default: each keeps its own), shared (one pool for
+    /// the run), none (a new connection, and handshake, for every request).
+    #[arg(long, value_name = "POLICY")]
+    pub connection_policy: Option<ConnectionPolicy>,
+    /// With --connection-policy shared: the most connections in use per host.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_host: Option<u32>,
+    /// Speak HTTP/2 to http:// servers without asking first (h2c, prior knowledge).
+    #[arg(long)]
+    pub h2c: bool,
+    /// Offer only HTTP/1.1 to https:// servers (HTTP/2 is offered by ALPN by default).
+    #[arg(long, conflicts_with = "h2c")]
+    pub http1: bool,
+    /// Connect to ADDRESS for HOST:PORT instead of resolving it, as curl's --resolve
+    /// (`api.example.com:443:127.0.0.1`; repeatable).
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS", value_parser = flags::resolve_arg)]
+    pub resolve: Vec<String>,
+    /// How long a resolved name is reused (default 5m; 0s resolves for every connection).
+    #[arg(long, value_parser = flags::duration_arg)]
+    pub dns_ttl: Option<Duration>,
+    /// Trust this CA too (a PEM file; repeatable), besides the built-in roots.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Accept any server certificate (self-signed test servers). Loud in the summary.
+    #[arg(long)]
+    pub insecure: bool,
+    /// A client certificate (mTLS): `CERT.pem,KEY.pem` for every server that asks, or
+    /// `HOST=CERT.pem,KEY.pem` for one host (`*.example.com` for a domain); repeatable.
+    #[arg(long = "client-cert", value_name = "[HOST=]CERT,KEY", value_parser = flags::client_cert_arg)]
+    pub client_certs: Vec<flags::ClientCertArg>,
+    /// Make every new connection a full TLS handshake (no session resumption).
+    #[arg(long)]
+    pub no_tls_resumption: bool,
+    /// The lowest TLS version offered: 1.2 (default) or 1.3.
+    #[arg(long, value_name = "VERSION")]
+    pub tls_min_version: Option<TlsVersion>,
+    /// The highest TLS version offered: 1.2 or 1.3 (default).
+    #[arg(long, value_name = "VERSION")]
+    pub tls_max_version: Option<TlsVersion>,
+    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE (repeatable).
+    #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
+    pub outputs: Vec<OutputSpec>,
+    /// VUs started per second at the beginning (default: all at once).
+    #[arg(long)]
+    pub spawn_rate: Option<f64>,
+    /// Time in-flight iterations get to finish at the end (default 30s).
+    #[arg(long, value_parser = flags::duration_arg)]
+    pub graceful_stop: Option<Duration>,
+    /// Base URL for relative request URLs, like Locust's --host.
+    #[arg(long, short = 'H', conflicts_with = "target_demo")]
+    pub host: Option<Url>,
+    /// A parameter the scenario reads with `vu.parameter` (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE", value_parser = flags::param_arg)]
+    pub params: Vec<(String, String)>,
+    /// Start the built-in demo target on loopback and point the run at it.
+    #[arg(long)]
+    pub target_demo: bool,
+    /// Length of a stats interval (progress, time series, on-stats).
+    #[arg(long, value_parser = flags::duration_arg)]
+    pub stats_interval: Option<Duration>,
+    /// Print the resolved plan as a plan document (JSON) and exit without running.
+    #[arg(long)]
+    pub print_plan: bool,
+    /// Print no progress and no guest log, only the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Also show the guests' debug and trace log lines.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Do not cache compiled components on disk.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
+    let bytes = std::fs::read(&args.scenario)
+        .with_context(|| format!("failed to read {:?}", args.scenario))?;
+    let engine_options = EngineOptions {
+        cache_dir: (!args.no_cache).then(super::default_cache_dir).flatten(),
+        ..Default::default()
+    };
+    let info = probe(&args, &bytes, &engine_options).await?;
+    let mut plan = resolve_plan(&args, &info)?;
+    if args.print_plan {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(Exit::Ok);
+    }
+    let mut outputs = Outputs::open(&args.outputs)?;
+    let demo = start_demo(&args, &mut plan).await?;
+    let (engine, scenario) = load_for(&plan, &args, &bytes, engine_options).await?;
+    let open_files = open_files::raise(open_files::needed_for(plan.max_vus()));
+    let keys = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.quiet {
+        banner(&args, &info, &plan, demo.is_some(), open_files.note(), keys);
+    }
+    let planned = plan.duration();
+    let handle = Run::start(&engine, scenario, plan)?;
+    let output_error = watch::watch(&handle, &args, keys, planned, &mut outputs).await;
+    let report = handle.wait().await;
+    print!("{}", summary(&report));
+    if let Some(demo) = demo {
+        demo.shutdown();
+    }
+    let written = match output_error {
+        Some(err) => Err(err),
+        None => outputs.finish(&report),
+    };
+    let output_failed = match written {
+        Ok(paths) => {
+            for path in paths {
+                eprintln!("wrote {}", path.display());
+            }
+            false
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            true
+        }
+    };
+    exit_code(&report, output_failed)
+}
+
+/// Loads the component once to validate it and read its defaults (no instance pool yet).
+async fn probe(
+    args: &RunArgs,
+    bytes: &[u8],
+    options: &EngineOptions,
+) -> anyhow::Result<ScenarioInfo> {
+    let probe = Engine::new(options.clone())?;
+    let scenario = probe
+        .load(bytes)
+        .await
+        .with_context(|| format!("cannot load {:?}", args.scenario))?;
+    Ok(scenario.info().clone())
+}
+
+/// The scenario's default plan, the plan file over it, then the flags.
+fn resolve_plan(args: &RunArgs, info: &ScenarioInfo) -> anyhow::Result<Plan> {
+    let mut document = PlanDocument::from_json(&info.plan)
+        .context("the scenario's default plan (from its options) is invalid")?;
+    if let Some(path) = &args.plan {
+        document = document.overlay(PlanDocument::from_file(path)?);
+    }
+    let overrides = flags::overrides(args, &document)?;
+    document.resolve(overrides).context("invalid plan")
+}
+
+/// With `--target-demo`, the demo target on loopback, and the plan pointed at it.
+async fn start_demo(args: &RunArgs, plan: &mut Plan) -> anyhow::Result<Option<DemoTarget>> {
+    if !args.target_demo {
+        return Ok(None);
+    }
+    let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let demo = DemoTarget::start(addr)
+        .await
+        .context("cannot start the demo target")?;
+    plan.base_url = Some(Url::parse(&demo.url())?);
+    Ok(Some(demo))
+}
+
+/// The run's engine, with an instance pool sized for `plan`, and the scenario in it (from
+/// the cache the first load filled).
+async fn load_for(
+    plan: &Plan,
+    args: &RunArgs,
+    bytes: &[u8],
+    options: EngineOptions,
+) -> anyhow::Result<(Engine, Scenario)> {
+    let engine = Engine::new(EngineOptions {
+        max_instances: Run::instances_needed(plan),
+        max_memory_bytes: plan.limits.memory_bytes,
+        ..options
+    })?;
+    let scenario = engine
+        .load(bytes)
+        .await
+        .with_context(|| format!("cannot load {:?}", args.scenario))?;
+    Ok((engine, scenario))
+}
+
+/// What is about to run, on stderr.
+fn banner(
+    args: &RunArgs,
+    info: &ScenarioInfo,
+    plan: &Plan,
+    demo: bool,
+    open_files: Option<String>,
+    keys: bool,
+) {
+    eprintln!("loadwright {}", env!("CARGO_PKG_VERSION"));
+    eprint!(
+        "{}",
+        plan_lines(&args.scenario.display().to_string(), info, plan)
+    );
+    if demo {
+        eprintln!("             (the built-in demo target, on loopback)");
+    }
+    if let Some(note) = open_files {
+        eprintln!("  files      {note}");
+    }
+    if keys {
+        eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");
+    }
+    eprintln!();
+}
+
+/// The exit code a run's end earns, with the reason on stderr.
+fn exit_code(report: &Report, output_failed: bool) -> anyhow::Result<Exit> {
+    match &report.status {
+        RunStatus::Aborted { reason } => {
+            eprintln!("error: the run was aborted: {reason}");
+            Ok(Exit::Aborted)
+        }
+        RunStatus::AbortedByThreshold { threshold } => {
+            eprintln!("error: threshold {threshold} failed and aborted the run");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if !report.thresholds_passed() => {
+            let failed = report.snapshot.thresholds.iter().filter(|t| !t.ok).count();
+            eprintln!("error: {failed} threshold(s) failed");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if output_failed => Ok(Exit::Error),
+        RunStatus::Completed | RunStatus::Stopped => Ok(Exit::Ok),
+        other => bail!("the run ended in an unexpected state: {other:?}"),
+    }
+}
