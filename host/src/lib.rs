@@ -16,7 +16,8 @@
 //!   host side of each WIT interface (`engine/host/<interface>.rs`).
 //! - [`stats`]: HdrHistograms, sharded recording, intervals, snapshots, sub-metrics,
 //!   thresholds, the bounded time series.
-//! - [`http`]: the native HTTP client, per-VU sessions, phase timings, error taxonomy.
+//! - [`http`]: the native HTTP client: TLS (rustls), HTTP/1.1 of its own and HTTP/2
+//!   (hyper), connection policies, DNS, phase timings, egress policy, error taxonomy.
 //! - [`config`]: the run plan: pure data, k6's names, executors, thresholds, validation.
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
 //! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON

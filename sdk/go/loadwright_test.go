@@ -77,9 +77,12 @@ func TestTheRequestBuilderSetsEveryField(t *testing.T) {
 		*r.MaxRedirects != 0 || !r.DiscardBody || !r.Decompress || r.Headers[0][0] != "content-type" {
 		t.Fatalf("request: %+v", r)
 	}
-	results := Batch(Get("/a"), Get("/b"))
+	results := Batch(Get("/a"), Get("/b").Decompress(false))
 	if len(results) != 2 || results[1].Response.URL() != "/b" {
 		t.Fatalf("batch: %+v", results)
+	}
+	if !fake.sent[1].Decompress || fake.sent[2].Decompress {
+		t.Fatalf("decompress is on by default and off when asked: %+v", fake.sent[1:])
 	}
 	if (&HTTPError{Kind: ConnectRefused, Message: "x"}).Error() != "connect-refused: x" {
 		t.Fatal("error text")

@@ -1,12 +1,24 @@
-//! The native HTTP client: per-VU connections it owns and times phase by phase, TLS by
-//! rustls, and a fixed error taxonomy.
+//! The native HTTP client: connections it opens, times phase by phase and polices, TLS by
+//! rustls, HTTP/1.1 of its own and HTTP/2 by hyper, and a fixed error taxonomy.
 //!
-//! The client opens its connections itself (resolve, connect, the TLS handshake, then
-//! hyper's connection handshake) so each phase can be measured; a VU's [`Session`] keeps them
-//! alive across iterations, as a real user's browser would. A connection is opened on a task
-//! of its own (off the VU's fiber stack), after the [`Egress`] policy has passed the name and
-//! each resolved address. [`TlsSettings`] (trusted CAs, client certificates, resumption,
-//! versions) become rustls configurations once per run.
+//! The client opens its connections itself (the egress check, DNS, TCP, the TLS handshake,
+//! then HTTP/2's when ALPN or h2c chose it) so each phase can be measured.
+//! A [`ConnectionPolicy`] says whose kept-alive connections a request may use: its VU's
+//! [`Session`] (as a user's browser), the run's shared pool, or none. A connection is opened
+//! on a task of its own (off the VU's fiber stack); an HTTP/1.1 exchange then runs in the
+//! VU's own future, with nothing between it and the socket (`docs/decisions/0003`).
+//!
+//! # Layout
+//!
+//! - `client`: [`Client`], [`ClientOptions`]: redirects, timeouts, policies, batches.
+//! - `connect`: opening a connection, each phase timed; `dns`: the resolver with its cache
+//!   and [`Resolve`] entries; `tls`: [`TlsSettings`] and the rustls configurations.
+//! - `stream`: TCP metered (wire bytes) with TLS over it; `connection`: a connection and
+//!   the pools of kept-alive ones; `pool`: policies and the shared pool.
+//! - `h1`: HTTP/1.1; `h2`: HTTP/2; `body`: bodies on their way to the guest; `decode`:
+//!   gzip, deflate and br.
+//! - `egress`, `cookies`, `session`, `request`, `error`: the policy, the VU's cookie jar and
+//!   state, the request and response types, the error taxonomy.
 
 mod body;
 mod client;
