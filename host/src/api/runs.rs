@@ -13,9 +13,9 @@ use super::error::{ApiError, ErrorBody};
 use super::lifecycle;
 use super::scenarios::{load_error, writer};
 use super::state::{AppState, LiveRun};
-use super::tenants::Caller;
-use crate::config::{Overrides, PlanDocument, parse_duration};
-use crate::http::Egress;
+use super::tenants::{Caller, Tenant};
+use crate::config::{Overrides, Plan, PlanDocument, parse_duration};
+use crate::http::{Egress, EgressPolicy};
 use crate::run::{ControlError, Run, RunHandle, StartError};
 use crate::store::{RunRecord, RunState, now};
 
@@ -108,6 +108,61 @@ fn new_run_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
+/// The plan of a run: the scenario's defaults under the request's plan and shorthand (the
+/// authority, `PlanDocument::under`), its limits within the tenant's caps, `tls.insecure`
+/// only where the tenant may; and the scenario's own egress policy, to stack on the run.
+fn resolve_plan(
+    defaults: &str,
+    body: &CreateRun,
+    tenant: &Tenant,
+) -> Result<(Plan, EgressPolicy), ApiError> {
+    let invalid = |err: &dyn std::fmt::Display| ApiError::invalid(format!("invalid plan: {err}"));
+    let component = PlanDocument::from_json(defaults).map_err(|e| invalid(&e))?;
+    let operator = match &body.plan {
+        Some(plan) => PlanDocument::from_json(&plan.to_string()).map_err(|e| invalid(&e))?,
+        None => PlanDocument::default(),
+    };
+    let governed = component.under(operator);
+    for ignored in &governed.ignored {
+        tracing::info!(tenant = %tenant.name, "the scenario's {ignored} was not applied");
+    }
+    let overrides = Overrides {
+        vus: body.vus,
+        duration: body
+            .duration
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| invalid(&e))?,
+        iterations: body.iterations,
+        base_url: body
+            .base_url
+            .as_deref()
+            .map(url::Url::parse)
+            .transpose()
+            .map_err(|e| invalid(&format!("base_url: {e}")))?,
+        params: body.params.clone(),
+        ..Overrides::default()
+    };
+    let mut plan = governed
+        .document
+        .resolve(overrides)
+        .map_err(|e| invalid(&e))?;
+    plan.limits = plan
+        .limits
+        .capped_by(&tenant.limits)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    if plan.tls.insecure && !tenant.allow_insecure_tls {
+        return Err(ApiError::invalid(format!(
+            "tls.insecure: tenant {:?} may not skip TLS certificate verification (the server's \
+             configuration allows it per tenant: allow-insecure-tls); trust the target's CA \
+             with tls.caCerts instead",
+            tenant.name
+        )));
+    }
+    Ok((plan, governed.component_egress.unwrap_or_default()))
+}
+
 /// Starts a run of one of the tenant's scenarios.
 #[utoipa::path(
     post, path = "/v1/runs", tag = "runs",
@@ -147,43 +202,7 @@ pub async fn create(
         .load(&bytes)
         .await
         .map_err(|e| load_error(&e))?;
-    let invalid = |err: &dyn std::fmt::Display| ApiError::invalid(format!("invalid plan: {err}"));
-    let mut document = PlanDocument::from_json(&scenario.info().plan).map_err(|e| invalid(&e))?;
-    if let Some(plan) = &body.plan {
-        document =
-            document.overlay(PlanDocument::from_json(&plan.to_string()).map_err(|e| invalid(&e))?);
-    }
-    let overrides = Overrides {
-        vus: body.vus,
-        duration: body
-            .duration
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| invalid(&e))?,
-        iterations: body.iterations,
-        base_url: body
-            .base_url
-            .as_deref()
-            .map(url::Url::parse)
-            .transpose()
-            .map_err(|e| invalid(&format!("base_url: {e}")))?,
-        params: body.params,
-        ..Overrides::default()
-    };
-    let mut plan = document.resolve(overrides).map_err(|e| invalid(&e))?;
-    plan.limits = plan
-        .limits
-        .capped_by(&tenant.limits)
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-    if plan.tls.insecure && !tenant.allow_insecure_tls {
-        return Err(ApiError::invalid(format!(
-            "tls.insecure: tenant {:?} may not skip TLS certificate verification (the server's \
-             configuration allows it per tenant: allow-insecure-tls); trust the target's CA \
-             with tls.caCerts instead",
-            tenant.name
-        )));
-    }
+    let (plan, component_egress) = resolve_plan(&scenario.info().plan, &body, tenant)?;
     let vus = plan.max_vus();
     let quotas = &tenant.quotas;
     if vus > quotas.vus_per_run {
@@ -235,7 +254,9 @@ pub async fn create(
                 state.engine.options().max_instances
             )));
         }
-        let egress = Egress::open().and(tenant.egress.clone());
+        let egress = Egress::open()
+            .and(tenant.egress.clone())
+            .and(component_egress.clone());
         let handle = {
             let _runtime = state.load.enter();
             Run::start_within(&state.engine, scenario, plan, egress).map_err(|err| match err {

@@ -130,6 +130,17 @@ pub struct PlanDocument {
     pub tls: Option<TlsSettings>,
 }
 
+/// A component's defaults under an operator's document ([`PlanDocument::under`]).
+#[derive(Debug, Clone)]
+pub struct Governed {
+    /// The merged document, the component's limits narrowed into it.
+    pub document: PlanDocument,
+    /// The component's own egress policy, which the run must pass as well as the plan's.
+    pub component_egress: Option<EgressPolicy>,
+    /// What of the component's defaults was not applied, for the person running it.
+    pub ignored: Vec<String>,
+}
+
 /// Settings from the command line or the API, which win over the documents.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -272,17 +283,34 @@ impl Shorthand {
     }
 }
 
+/// The largest plan document taken, in bytes: far more than any real plan needs, small
+/// enough that a plan never weighs on the memory of the host that stores and runs it.
+pub const MAX_PLAN_BYTES: usize = 256 << 10;
+
+fn check_size(text: &str) -> Result<(), ConfigError> {
+    if text.len() > MAX_PLAN_BYTES {
+        return Err(ConfigError::Document(format!(
+            "the document has {} bytes, over the {MAX_PLAN_BYTES} a plan may have",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
 impl PlanDocument {
-    /// Reads a JSON plan document; an empty text is the empty document.
+    /// Reads a JSON plan document; an empty text is the empty document. Over
+    /// [`MAX_PLAN_BYTES`] it is refused (and nesting past serde_json's depth limit too).
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        check_size(text)?;
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
         serde_json::from_str(text).map_err(|err| ConfigError::Document(err.to_string()))
     }
 
-    /// Reads a TOML plan document.
+    /// Reads a TOML plan document (at most [`MAX_PLAN_BYTES`]).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        check_size(text)?;
         toml::from_str(text).map_err(|err| ConfigError::Document(err.to_string()))
     }
 
@@ -334,6 +362,53 @@ impl PlanDocument {
         self.params.extend(over.params);
         self.thresholds.extend(over.thresholds);
         self
+    }
+
+    /// The component's own defaults (this document) under the `operator`'s document (a plan
+    /// file, or the plan a platform sent): the operator is the authority. Where the operator
+    /// is silent, the defaults apply as [`PlanDocument::overlay`] lays them, except that they
+    /// may only narrow what the operator allows, never widen it:
+    ///
+    /// - the component's `egress` is taken out and returned, to be stacked on the run (a
+    ///   connection must pass it as well as the operator's);
+    /// - each of its `limits` applies only where it is stricter than the operator's (or the
+    ///   default);
+    /// - its `tls.insecure` is dropped: only the operator can skip certificate checks.
+    ///
+    /// What was dropped is said in the result's `ignored`.
+    pub fn under(mut self, operator: PlanDocument) -> Governed {
+        let mut ignored = Vec::new();
+        let component_egress = self.egress.take().filter(|e| !e.is_open());
+        let component_limits = self.limits.take();
+        let operator_limits = operator.limits.clone();
+        let operator_insecure = operator.tls.as_ref().is_some_and(|t| t.insecure);
+        let mut document = self.overlay(operator);
+        document.limits = match (component_limits, operator_limits) {
+            (Some(component), operator) => {
+                let operator = operator.unwrap_or_default();
+                let effective = operator.stricter(&component);
+                if effective != component {
+                    ignored.push(
+                        "limits the component raised above the operator's (or the defaults)"
+                            .to_owned(),
+                    );
+                }
+                Some(effective)
+            }
+            (None, operator) => operator,
+        };
+        if let Some(tls) = &mut document.tls
+            && tls.insecure
+            && !operator_insecure
+        {
+            tls.insecure = false;
+            ignored.push("tls.insecure (only the operator can skip certificate checks)".into());
+        }
+        Governed {
+            document,
+            component_egress,
+            ignored,
+        }
     }
 
     /// Applies `overrides` and builds a validated plan.
@@ -771,6 +846,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("use avg, min, med, max, p(N)"), "{err}");
+    }
+
+    #[test]
+    fn oversized_and_deeply_nested_documents_are_refused() {
+        let big = format!(r#"{{"params": {{"p": "{}"}}}}"#, "x".repeat(MAX_PLAN_BYTES));
+        let err = PlanDocument::from_json(&big).unwrap_err().to_string();
+        assert!(err.contains("a plan may have"), "{err}");
+        let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(r#"{{"params": {nested}}}"#);
+        assert!(
+            PlanDocument::from_json(&deep).is_err(),
+            "refused, not a stack overflow"
+        );
+    }
+
+    #[test]
+    fn a_components_defaults_narrow_the_operators_plan_but_never_widen_it() {
+        let component = PlanDocument::from_json(
+            r#"{"vus": 3, "egress": {"allow": ["127.0.0.0/8"]},
+                "limits": {"cpuPerCall": "0s", "memoryBytes": 8388608},
+                "tls": {"insecure": true, "resumption": false}}"#,
+        )
+        .unwrap();
+        let operator = PlanDocument::from_json(r#"{"egress": {"denyPrivate": true}}"#).unwrap();
+        let governed = component.under(operator);
+        let document = &governed.document;
+        assert_eq!(document.vus, Some(3), "silent operator: the defaults' load");
+        assert_eq!(
+            document.egress.as_ref().map(|e| e.deny_private),
+            Some(true),
+            "the operator's egress is the plan's"
+        );
+        let component_egress = governed.component_egress.expect("kept apart");
+        assert_eq!(component_egress.allow.len(), 1, "stacked on the run");
+        let limits = document.limits.as_ref().expect("limits");
+        assert_eq!(
+            limits.cpu_per_call,
+            Duration::from_secs(5),
+            "0s would widen"
+        );
+        assert_eq!(limits.memory_bytes, 8 << 20, "narrowing stays");
+        let tls = document.tls.as_ref().expect("tls");
+        assert!(!tls.insecure && !tls.resumption);
+        assert_eq!(governed.ignored.len(), 2, "{:?}", governed.ignored);
     }
 
     #[test]

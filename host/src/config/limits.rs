@@ -45,6 +45,19 @@ pub struct Limits {
     /// Most VUs of the run, all scenarios together.
     #[serde(rename = "maxVUs")]
     pub max_vus: u32,
+    /// Distinct request rows (method and name) the stats keep; requests with new names past
+    /// it are counted under one `(overflow)` row.
+    pub max_request_names: u32,
+    /// Distinct custom metrics; samples of new ones past it are dropped and counted.
+    pub max_metric_names: u32,
+    /// Distinct checks; new ones past it are counted under one `(overflow)` check.
+    pub max_check_names: u32,
+    /// Longest name (request, check, metric, tag) kept, in bytes; longer ones are cut.
+    pub max_name_bytes: u32,
+    /// Most header fields a request may have; more fail with `invalid-request`.
+    pub max_request_headers: u32,
+    /// Most bytes of header fields (names and values) a request may have.
+    pub max_request_header_bytes: u64,
 }
 
 impl Default for Limits {
@@ -61,6 +74,12 @@ impl Default for Limits {
             max_request_bytes: 16 << 20,
             max_batch: 64,
             max_vus: 50_000,
+            max_request_names: 1_000,
+            max_metric_names: 200,
+            max_check_names: 1_000,
+            max_name_bytes: 256,
+            max_request_headers: 100,
+            max_request_header_bytes: 64 << 10,
         }
     }
 }
@@ -93,7 +112,50 @@ impl Limits {
         if self.max_batch == 0 || self.max_vus == 0 {
             return invalid("maxBatch and maxVUs must be at least 1".into());
         }
+        if self.max_request_names == 0 || self.max_metric_names == 0 || self.max_check_names == 0 {
+            return invalid(
+                "maxRequestNames, maxMetricNames and maxCheckNames must be at least 1".into(),
+            );
+        }
+        if self.max_name_bytes < 16 {
+            return invalid(format!(
+                "maxNameBytes {} is too short for a name; use at least 16",
+                self.max_name_bytes
+            ));
+        }
         Ok(())
+    }
+
+    /// For each limit, the stricter of these and `other`'s: what a component's own
+    /// defaults may do to the operator's limits (narrow them, never widen them). For
+    /// `cpuPerCall` and `runTimeout`, `0s` means none, the widest.
+    pub fn stricter(&self, other: &Limits) -> Limits {
+        let none_is_widest = |a: Duration, b: Duration| match (a.is_zero(), b.is_zero()) {
+            (true, _) => b,
+            (_, true) => a,
+            _ => a.min(b),
+        };
+        Limits {
+            cpu_per_call: none_is_widest(self.cpu_per_call, other.cpu_per_call),
+            memory_bytes: self.memory_bytes.min(other.memory_bytes),
+            iteration_timeout: self.iteration_timeout.min(other.iteration_timeout),
+            hook_timeout: self.hook_timeout.min(other.hook_timeout),
+            run_timeout: none_is_widest(self.run_timeout, other.run_timeout),
+            log_bytes: self.log_bytes.min(other.log_bytes),
+            log_bytes_per_vu: self.log_bytes_per_vu.min(other.log_bytes_per_vu),
+            max_response_bytes: self.max_response_bytes.min(other.max_response_bytes),
+            max_request_bytes: self.max_request_bytes.min(other.max_request_bytes),
+            max_batch: self.max_batch.min(other.max_batch),
+            max_vus: self.max_vus.min(other.max_vus),
+            max_request_names: self.max_request_names.min(other.max_request_names),
+            max_metric_names: self.max_metric_names.min(other.max_metric_names),
+            max_check_names: self.max_check_names.min(other.max_check_names),
+            max_name_bytes: self.max_name_bytes.min(other.max_name_bytes),
+            max_request_headers: self.max_request_headers.min(other.max_request_headers),
+            max_request_header_bytes: self
+                .max_request_header_bytes
+                .min(other.max_request_header_bytes),
+        }
     }
 
     /// These limits under a tenant's `caps` (server mode), where each field of `caps` is the
@@ -198,6 +260,12 @@ impl Limits {
                 defaults.max_request_bytes,
                 caps.max_request_bytes,
             ),
+            (
+                "maxRequestHeaderBytes",
+                &mut out.max_request_header_bytes,
+                defaults.max_request_header_bytes,
+                caps.max_request_header_bytes,
+            ),
         ] {
             let mut v = u128::from(*value);
             cap(name, &mut v, u128::from(default), u128::from(ceiling));
@@ -211,6 +279,36 @@ impl Limits {
                 caps.max_batch,
             ),
             ("maxVUs", &mut out.max_vus, defaults.max_vus, caps.max_vus),
+            (
+                "maxRequestNames",
+                &mut out.max_request_names,
+                defaults.max_request_names,
+                caps.max_request_names,
+            ),
+            (
+                "maxMetricNames",
+                &mut out.max_metric_names,
+                defaults.max_metric_names,
+                caps.max_metric_names,
+            ),
+            (
+                "maxCheckNames",
+                &mut out.max_check_names,
+                defaults.max_check_names,
+                caps.max_check_names,
+            ),
+            (
+                "maxNameBytes",
+                &mut out.max_name_bytes,
+                defaults.max_name_bytes,
+                caps.max_name_bytes,
+            ),
+            (
+                "maxRequestHeaders",
+                &mut out.max_request_headers,
+                defaults.max_request_headers,
+                caps.max_request_headers,
+            ),
         ] {
             let mut v = u128::from(*value);
             cap(name, &mut v, u128::from(default), u128::from(ceiling));
@@ -258,6 +356,40 @@ mod tests {
         };
         let err = tiny.validate().unwrap_err().to_string();
         assert!(err.contains("cpuPerCall must be at least 10ms"), "{err}");
+    }
+
+    #[test]
+    fn a_component_may_narrow_limits_but_never_widen_them() {
+        let operator = Limits {
+            cpu_per_call: Duration::from_secs(2),
+            iteration_timeout: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        let component = Limits {
+            cpu_per_call: Duration::ZERO,
+            iteration_timeout: Duration::from_secs(3600),
+            memory_bytes: 8 << 20,
+            max_request_names: 1_000_000,
+            ..Limits::default()
+        };
+        let effective = operator.stricter(&component);
+        assert_eq!(
+            effective.cpu_per_call,
+            Duration::from_secs(2),
+            "0s is no limit"
+        );
+        assert_eq!(effective.iteration_timeout, Duration::from_secs(30));
+        assert_eq!(effective.memory_bytes, 8 << 20, "narrowing is kept");
+        assert_eq!(effective.max_request_names, 1_000);
+        let unmetered = Limits {
+            cpu_per_call: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert_eq!(
+            unmetered.stricter(&component).cpu_per_call,
+            Duration::ZERO,
+            "an operator may turn the meter off"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod threshold;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use document::{Overrides, PlanDocument, ScenarioDocument};
+pub use document::{Governed, Overrides, PlanDocument, ScenarioDocument};
 pub use duration::{format_duration, parse_duration};
 pub use executor::{Executor, Stage};
 pub use limits::Limits;

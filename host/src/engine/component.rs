@@ -15,6 +15,7 @@ use super::config::LoadLimits;
 use super::host::ALLOWED_WASI;
 use super::instance::Instance;
 use super::state::{Identity, InstanceState, RunContext};
+use crate::config::PlanDocument;
 
 /// Why a file cannot be used as a scenario. Each message says what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,8 +107,6 @@ pub struct ScenarioInfo {
 pub struct Scenario {
     pub(crate) pre: WorldPre<InstanceState>,
     info: Arc<ScenarioInfo>,
-    /// The engine's epoch ticks, for metering guest CPU time.
-    pub(crate) ticks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Scenario {
@@ -235,7 +234,6 @@ impl Engine {
             .map_err(|err| LoadError::Incompatible(format!("{err:#}")))?;
         let mut scenario = Scenario {
             pre,
-            ticks: self.inner.ticks.clone(),
             info: Arc::new(ScenarioInfo {
                 hash,
                 size: bytes.len(),
@@ -279,5 +277,10 @@ async fn read_options(scenario: &Scenario) -> Result<(Vec<Task>, String), LoadEr
             weight: 1,
         });
     }
+    // The default plan is checked now, so no one later runs, prints or stores a malformed,
+    // oversized or absurdly nested one.
+    PlanDocument::from_json(&options.plan).map_err(|err| {
+        LoadError::Options(format!("its default plan (from options) is invalid: {err}"))
+    })?;
     Ok((tasks, options.plan))
 }

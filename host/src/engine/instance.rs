@@ -9,7 +9,7 @@ use super::bindings::World;
 use super::bindings::guest::{Guest, ScenarioOptions as Options};
 use super::component::Scenario;
 use super::host::stats::to_wit;
-use super::sandbox::TrapKind;
+use super::sandbox::{CpuSpent, TrapKind, metered};
 use super::state::InstanceState;
 use crate::config::format_duration;
 use crate::stats::Snapshot;
@@ -46,13 +46,15 @@ impl Trap {
     }
 }
 
-/// How long calls of each kind may take, wall clock.
+/// How long calls of each kind may take: wall clock, and CPU.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// An iteration (`run-task`).
     pub iteration: Duration,
     /// A hook, or `options`.
     pub hook: Duration,
+    /// CPU time of any call (`limits.cpuPerCall`; `None` for no limit).
+    pub cpu: Option<Duration>,
 }
 
 /// A live instance and its store.
@@ -64,20 +66,13 @@ pub struct Instance {
 
 impl Instance {
     /// Instantiates `scenario` with `state` as the store's data.
-    pub async fn new(scenario: &Scenario, mut state: InstanceState) -> Result<Self, Trap> {
+    pub async fn new(scenario: &Scenario, state: InstanceState) -> Result<Self, Trap> {
         let timeouts = state.timeouts;
-        state.cpu.set_ticks(scenario.ticks.clone());
         let mut store = Store::new(scenario.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
-        if store.data().cpu.enabled() {
-            // The guest's CPU time is metered between its entries and exits; at each epoch
-            // tick in guest code the stretch is charged and the VU yields to other VUs.
-            store.call_hook(|mut ctx, hook| ctx.data_mut().cpu.on_call_hook(hook));
-            store.epoch_deadline_callback(|mut ctx| ctx.data_mut().cpu.on_epoch());
-        } else {
-            // No budget: a guest computing past the next tick still yields to other VUs.
-            store.epoch_deadline_async_yield_and_update(1);
-        }
+        // A guest computing past the next tick yields to other VUs (and lets the CPU meter,
+        // which measures polls, see its time).
+        store.epoch_deadline_async_yield_and_update(1);
         let world = scenario
             .pre
             .instantiate_async(&mut store)
@@ -95,33 +90,35 @@ impl Instance {
     /// yielding once for nothing.
     fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>) {
         self.store.set_epoch_deadline(1);
-        let state = self.store.data_mut();
-        state.cpu.start_call();
-        state.limiter.start_call();
+        self.store.data_mut().limiter.start_call();
         (self.world.loadwright_scenario_guest(), &mut self.store)
     }
 
-    /// The outcome of a call that ran under `limit` (a timeout of kind `timeout`): a trap
-    /// says which limit it hit, if any.
+    /// The outcome of a call that ran under `limit` (a timeout of kind `timeout`) and the
+    /// CPU budget: a trap says which limit it hit, if any.
     fn settle<R>(
         &self,
-        outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+        outcome: Result<Result<wasmtime::Result<R>, CpuSpent>, tokio::time::error::Elapsed>,
         timeout: TrapKind,
         limit: Duration,
     ) -> Result<R, Trap> {
         match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => {
-                let state = self.store.data();
-                let kind = if state.cpu.exhausted() {
-                    TrapKind::CpuLimit
-                } else if state.limiter.refused() {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(err))) => {
+                let kind = if self.store.data().limiter.refused() {
                     TrapKind::MemoryLimit
                 } else {
                     TrapKind::Trap
                 };
                 Err(Trap::new(kind, err))
             }
+            Ok(Err(spent)) => Err(Trap {
+                kind: TrapKind::CpuLimit,
+                message: format!(
+                    "the call used more than {} of CPU (limits.cpuPerCall)",
+                    format_duration(spent.budget)
+                ),
+            }),
             Err(_) => {
                 let setting = match timeout {
                     TrapKind::IterationTimeout => "limits.iterationTimeout",
@@ -142,59 +139,63 @@ impl Instance {
 
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_options(store)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_options(store))).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
-        let limit = self.timeouts.iteration;
+        let (limit, cpu) = (self.timeouts.iteration, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_run_task(store, task)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_run_task(store, task))).await;
         self.settle(outcome, TrapKind::IterationTimeout, limit)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_on_test_start(store)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_on_test_start(store))).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-test-stop` with the final statistics.
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_on_test_stop(store, &snapshot)).await;
+        let outcome = timeout(
+            limit,
+            metered(cpu, guest.call_on_test_stop(store, &snapshot)),
+        )
+        .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_on_vu_start(store)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_on_vu_start(store))).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_on_vu_stop(store)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_on_vu_stop(store))).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-stats`.
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        let limit = self.timeouts.hook;
+        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
         let (guest, store) = self.guest();
-        let outcome = timeout(limit, guest.call_on_stats(store, &snapshot)).await;
+        let outcome = timeout(limit, metered(cpu, guest.call_on_stats(store, &snapshot))).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 }

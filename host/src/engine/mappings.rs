@@ -46,24 +46,55 @@ pub(crate) fn check(instances: u32, used: u64, limit: u64) -> Result<(), Mapping
     })
 }
 
+/// `vm.max_map_count` and the mappings this process holds, when they can be read (Linux).
+fn system() -> Option<(u64, u64)> {
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())?;
+    let used = std::fs::read_to_string("/proc/self/maps")
+        .ok()
+        .map(|maps| maps.lines().count() as u64)?;
+    Some((limit, used))
+}
+
 /// Checks a pool of `instances` against this process and system (Linux; elsewhere, and when
 /// the numbers cannot be read, it passes).
 pub(crate) fn check_system(instances: u32) -> Result<(), MappingLimit> {
-    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|text| text.trim().parse::<u64>().ok());
-    let used = std::fs::read_to_string("/proc/self/maps")
-        .ok()
-        .map(|maps| maps.lines().count() as u64);
-    match (limit, used) {
-        (Some(limit), Some(used)) => check(instances, used, limit),
-        _ => Ok(()),
+    match system() {
+        Some((limit, used)) => check(instances, used, limit),
+        None => Ok(()),
+    }
+}
+
+/// The most pooled instances `limit` mappings hold when `used` are in use.
+fn capacity(used: u64, limit: u64) -> u32 {
+    let free = limit.saturating_sub(used + HEADROOM);
+    u32::try_from(free / MAPPINGS_PER_INSTANCE).unwrap_or(u32::MAX)
+}
+
+/// A pool of `wanted` instances, or as many as this system's mapping limit holds, with
+/// what raising the limit would give when that is fewer.
+pub fn fit_pool(wanted: u32) -> (u32, Option<MappingLimit>) {
+    let Some((limit, used)) = system() else {
+        return (wanted, None);
+    };
+    match check(wanted, used, limit) {
+        Ok(()) => (wanted, None),
+        Err(short) => (capacity(used, limit).min(wanted), Some(short)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_capacity_of_a_limit_is_what_check_accepts() {
+        let fits = capacity(500, 65_530);
+        assert!(check(fits, 500, 65_530).is_ok());
+        assert!(check(fits + 1, 500, 65_530).is_err());
+        assert_eq!(capacity(70_000, 65_530), 0);
+    }
 
     #[test]
     fn a_pool_past_the_mapping_limit_says_what_to_do() {

@@ -17,7 +17,6 @@ mod sandbox;
 mod state;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
@@ -25,7 +24,7 @@ use wasmtime::component::Linker;
 pub use component::{LoadError, Scenario, ScenarioInfo, Task};
 pub use config::{EngineOptions, LoadLimits};
 pub use instance::{Instance, Timeouts, Trap};
-pub use mappings::MappingLimit;
+pub use mappings::{MappingLimit, fit_pool};
 pub use sandbox::TrapKind;
 pub use state::{Identity, InstanceState, RunContext};
 
@@ -39,9 +38,6 @@ struct Inner {
     wasmtime: wasmtime::Engine,
     linker: Linker<InstanceState>,
     options: EngineOptions,
-    /// Epoch ticks so far: the clock guest CPU time is metered on (an atomic load per
-    /// guest/host transition, where a clock read would cost tens of nanoseconds).
-    ticks: Arc<AtomicU64>,
 }
 
 impl Engine {
@@ -63,14 +59,12 @@ impl Engine {
         host::add_to_linker(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link host interfaces")?;
-        let ticks = Arc::new(AtomicU64::new(0));
-        start_epoch_ticker(&wasmtime, ticks.clone());
+        start_epoch_ticker(&wasmtime);
         Ok(Self {
             inner: Arc::new(Inner {
                 wasmtime,
                 linker,
                 options,
-                ticks,
             }),
         })
     }
@@ -81,14 +75,13 @@ impl Engine {
     }
 }
 
-/// Advances the epoch (and `ticks`) every tick until the engine is dropped.
-fn start_epoch_ticker(engine: &wasmtime::Engine, ticks: Arc<AtomicU64>) {
+/// Advances the epoch every tick until the engine is dropped: guests yield at each tick.
+fn start_epoch_ticker(engine: &wasmtime::Engine) {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("loadwright-epoch".into())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
-                ticks.fetch_add(1, Ordering::Relaxed);
                 engine.increment_epoch();
                 drop(engine);
                 std::thread::sleep(config::EPOCH_TICK);

@@ -1,14 +1,12 @@
-//! The sandbox's meters on one store: the guest's CPU time in the current call, and memory
-//! growth refused by the limit. They decide the kind of a trap (`cpu-limit`,
-//! `memory-limit`), so a failure is counted under its cause.
+//! The sandbox's meters on one store: the CPU time of the current call, and memory growth
+//! refused by the limit. They decide the kind of a trap (`cpu-limit`, `memory-limit`), so a
+//! failure is counted under its cause.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::future::Future;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
-use wasmtime::{CallHook, ResourceLimiter, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
-
-use super::config::EPOCH_TICK;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 /// Why a guest call did not return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -42,109 +40,41 @@ impl TrapKind {
     }
 }
 
-/// Marks "guest code is not running" in [`CpuMeter::running_since`].
-const NOT_RUNNING: u64 = u64::MAX;
-
-/// The guest's CPU time in the current call, in epoch ticks: counted from entering wasm (or
-/// coming back from a host call) to leaving it (or calling the host). Waiting on the host,
-/// and being descheduled at an epoch yield, do not count.
-///
-/// Ticks are 10 ms, so one stretch counts whole ticks passed during it: a 3 ms stretch
-/// counts 1 tick three times out of ten, which is right on average, and costs one atomic
-/// load where reading a clock would cost tens of nanoseconds per guest/host transition.
-#[derive(Debug)]
-pub(crate) struct CpuMeter {
-    /// Budget in ticks; 0 for no limit.
-    budget: u64,
-    used: u64,
-    /// The engine's tick counter.
-    ticks: Arc<AtomicU64>,
-    /// The tick when guest code last started running, or [`NOT_RUNNING`]. Shared with the
-    /// future that resumes the guest after a yield.
-    running_since: Arc<AtomicU64>,
-    /// Set when the budget ran out.
-    exhausted: bool,
+/// The CPU a call used past its budget (`limits.cpuPerCall`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuSpent {
+    pub budget: Duration,
 }
 
-impl CpuMeter {
-    /// A meter of `budget` (rounded up to whole ticks) on the tick counter `ticks`.
-    pub(crate) fn new(budget: Duration, ticks: Arc<AtomicU64>) -> Self {
-        Self {
-            budget: budget.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64,
-            used: 0,
-            ticks,
-            running_since: Arc::new(AtomicU64::new(NOT_RUNNING)),
-            exhausted: false,
+/// Runs the guest call `call` under a CPU budget (`None`: no budget), metered on the time
+/// its future is polled: the guest's code and the host's synchronous work for it (building
+/// a snapshot, writing a log line) count; the time the call waits on the host (a request in
+/// flight, a sleep) does not, as the future is not polled then. The guest yields at every
+/// epoch tick, so one poll of guest code lasts about 10 ms at most. Past the budget the call
+/// is dropped (and its instance with it) and the error says so.
+///
+/// Measuring polls costs two clock reads per poll, where a call hook on every guest/host
+/// transition cost more than every other part of a request's boundary crossing.
+pub(crate) async fn metered<F: Future>(
+    budget: Option<Duration>,
+    call: F,
+) -> Result<F::Output, CpuSpent> {
+    let Some(budget) = budget else {
+        return Ok(call.await);
+    };
+    let mut call = std::pin::pin!(call);
+    let mut used = Duration::ZERO;
+    std::future::poll_fn(|cx| {
+        let started = Instant::now();
+        let poll = call.as_mut().poll(cx);
+        used += started.elapsed();
+        match poll {
+            Poll::Ready(output) => Poll::Ready(Ok(output)),
+            Poll::Pending if used > budget => Poll::Ready(Err(CpuSpent { budget })),
+            Poll::Pending => Poll::Pending,
         }
-    }
-
-    /// Meters on `ticks` (the engine's counter the instance runs under).
-    pub(crate) fn set_ticks(&mut self, ticks: Arc<AtomicU64>) {
-        self.ticks = ticks;
-    }
-
-    /// Whether there is a budget to meter (`cpuPerCall` is not `0s`).
-    pub(crate) fn enabled(&self) -> bool {
-        self.budget > 0
-    }
-
-    /// Starts a new call with a full budget.
-    pub(crate) fn start_call(&mut self) {
-        self.used = 0;
-        self.exhausted = false;
-    }
-
-    fn start(&self) {
-        let now = self.ticks.load(Ordering::Relaxed);
-        self.running_since.store(now, Ordering::Relaxed);
-    }
-
-    /// Adds the running stretch to the ticks used; an error once the budget is spent.
-    fn stop(&mut self) -> wasmtime::Result<()> {
-        let since = self.running_since.swap(NOT_RUNNING, Ordering::Relaxed);
-        if since != NOT_RUNNING {
-            self.used += self.ticks.load(Ordering::Relaxed).saturating_sub(since);
-        }
-        if self.used > self.budget {
-            self.exhausted = true;
-            let budget = Duration::from_nanos(self.budget * EPOCH_TICK.as_nanos() as u64);
-            return Err(wasmtime::Error::msg(format!(
-                "the guest used more than {} ms of CPU in one call (limits.cpuPerCall)",
-                budget.as_millis()
-            )));
-        }
-        Ok(())
-    }
-
-    /// The call hook: meters the guest's running stretches.
-    pub(crate) fn on_call_hook(&mut self, hook: CallHook) -> wasmtime::Result<()> {
-        match hook {
-            CallHook::CallingWasm | CallHook::ReturningFromHost => {
-                self.start();
-                Ok(())
-            }
-            CallHook::CallingHost | CallHook::ReturningFromWasm => self.stop(),
-        }
-    }
-
-    /// The epoch deadline passed while guest code runs: charge the stretch so far, then
-    /// yield to other VUs, and start counting again when the guest resumes.
-    pub(crate) fn on_epoch(&mut self) -> wasmtime::Result<UpdateDeadline> {
-        self.stop()?;
-        let (running_since, ticks) = (self.running_since.clone(), self.ticks.clone());
-        Ok(UpdateDeadline::YieldCustom(
-            1,
-            Box::pin(async move {
-                tokio::task::yield_now().await;
-                running_since.store(ticks.load(Ordering::Relaxed), Ordering::Relaxed);
-            }),
-        ))
-    }
-
-    /// Whether the current call ran out of CPU.
-    pub(crate) fn exhausted(&self) -> bool {
-        self.exhausted
-    }
+    })
+    .await
 }
 
 /// The store's resource limiter: the memory and table limits, noting when growth was
@@ -221,48 +151,33 @@ impl ResourceLimiter for Limiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_running_stretches_count_against_the_budget() {
-        let ticks = Arc::new(AtomicU64::new(0));
-        let tick = |n: u64| {
-            ticks.fetch_add(n, Ordering::Relaxed);
-        };
-        let mut meter = CpuMeter::new(Duration::from_millis(30), ticks.clone());
-        meter.start_call();
-        for _ in 0..3 {
-            meter.on_call_hook(CallHook::CallingWasm).unwrap();
-            tick(1);
-            meter.on_call_hook(CallHook::CallingHost).unwrap();
-            // Ticks while waiting on the host are not the guest's.
-            tick(50);
-            meter.on_call_hook(CallHook::ReturningFromHost).unwrap();
-            meter.on_call_hook(CallHook::ReturningFromWasm).unwrap();
+    /// A call that is busy for `busy` on each poll, waits `waits` times on the host (woken
+    /// after `wait`), then returns.
+    async fn call(busy: Duration, waits: u32, wait: Duration) -> u32 {
+        for _ in 0..waits {
+            std::thread::sleep(busy);
+            tokio::time::sleep(wait).await;
         }
-        assert!(!meter.exhausted(), "3 ticks of guest time out of 153");
-        meter.on_call_hook(CallHook::CallingWasm).unwrap();
-        tick(1);
-        let err = meter.on_call_hook(CallHook::CallingHost).unwrap_err();
-        assert!(err.to_string().contains("30 ms of CPU"), "{err}");
-        assert!(meter.exhausted());
-        meter.start_call();
-        assert!(!meter.exhausted(), "the next call has a full budget");
+        waits
     }
 
-    #[test]
-    fn an_epoch_yield_charges_the_stretch_and_not_the_wait() {
-        let ticks = Arc::new(AtomicU64::new(0));
-        let mut meter = CpuMeter::new(Duration::from_millis(20), ticks.clone());
-        meter.start_call();
-        meter.on_call_hook(CallHook::CallingWasm).unwrap();
-        ticks.fetch_add(1, Ordering::Relaxed);
-        assert!(meter.on_epoch().is_ok(), "1 tick of 2");
-        // Descheduled for 10 ticks; resumed (the yield future ran) at tick 11.
-        ticks.fetch_add(10, Ordering::Relaxed);
-        meter.start();
-        ticks.fetch_add(1, Ordering::Relaxed);
-        assert!(meter.on_epoch().is_ok(), "2 ticks of 2");
-        meter.start();
-        ticks.fetch_add(1, Ordering::Relaxed);
-        assert!(meter.on_epoch().is_err(), "3 ticks: over");
+    #[tokio::test]
+    async fn only_polls_count_against_the_budget_and_waits_do_not() {
+        let budget = Some(Duration::from_millis(100));
+        // 5 polls of 5 ms busy, 200 ms waited meanwhile: well within 100 ms of CPU.
+        let waited = Duration::from_millis(40);
+        let done = metered(budget, call(Duration::from_millis(5), 5, waited)).await;
+        assert_eq!(done.ok(), Some(5));
+        // 20 polls of 10 ms: past the budget, stopped before the end.
+        let started = Instant::now();
+        let spent = metered(budget, call(Duration::from_millis(10), 20, Duration::ZERO)).await;
+        assert!(spent.is_err(), "over budget");
+        assert!(
+            started.elapsed() < Duration::from_millis(180),
+            "stopped near the budget"
+        );
+        // No budget: anything goes.
+        let free = metered(None, call(Duration::from_millis(10), 20, Duration::ZERO)).await;
+        assert_eq!(free.ok(), Some(20));
     }
 }

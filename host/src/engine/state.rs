@@ -10,7 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host::output::GuestOutput;
 use super::instance::Timeouts;
-use super::sandbox::{CpuMeter, Limiter};
+use super::sandbox::Limiter;
 use crate::config::{HttpPlan, Limits};
 use crate::http::{Client, Session};
 use crate::runlog::{RunLog, Source};
@@ -89,6 +89,8 @@ pub(crate) struct HttpHost {
     pub timeout: Duration,
     pub max_redirects: u32,
     pub max_request_bytes: usize,
+    pub max_request_headers: usize,
+    pub max_request_header_bytes: usize,
     pub max_batch: usize,
     /// How late the running iteration started after it was due (open models): added to its
     /// requests' `http_req_duration`.
@@ -127,7 +129,6 @@ pub struct InstanceState {
     pub(crate) metrics: MetricsHost,
     pub(crate) stats: StatsHost,
     pub(crate) limiter: Limiter,
-    pub(crate) cpu: CpuMeter,
     pub(crate) timeouts: Timeouts,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -153,6 +154,8 @@ impl InstanceState {
                 timeout: context.http.timeout,
                 max_redirects: context.http.max_redirects,
                 max_request_bytes: context.limits.max_request_bytes as usize,
+                max_request_headers: context.limits.max_request_headers as usize,
+                max_request_header_bytes: context.limits.max_request_header_bytes as usize,
                 max_batch: context.limits.max_batch as usize,
                 start_lag: Duration::ZERO,
                 pacing: context.latency_correction.then(Pacing::default),
@@ -174,11 +177,10 @@ impl InstanceState {
                 collector: context.collector.clone(),
             },
             limiter: Limiter::new(context.limits.memory_bytes as usize),
-            // The tick counter is the engine's, set when the instance is created.
-            cpu: CpuMeter::new(context.limits.cpu_per_call, Arc::default()),
             timeouts: Timeouts {
                 iteration: context.limits.iteration_timeout,
                 hook: context.limits.hook_timeout,
+                cpu: Some(context.limits.cpu_per_call).filter(|cpu| !cpu.is_zero()),
             },
             wasi,
             table: ResourceTable::new(),

@@ -11,7 +11,7 @@
 //! An [`Egress`] stacks policies (a tenant's, then a run's): a connection must pass each.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -185,6 +185,32 @@ pub struct EgressPolicy {
     pub deny_private: bool,
 }
 
+impl fmt::Display for EgressPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |rules: &[Rule]| {
+            rules
+                .iter()
+                .map(Rule::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.allow.is_empty() {
+            parts.push(format!("only {}", list(&self.allow)));
+        }
+        if !self.deny.is_empty() {
+            parts.push(format!("never {}", list(&self.deny)));
+        }
+        if self.deny_private {
+            parts.push("no private addresses unless a range rule names them".to_owned());
+        }
+        if parts.is_empty() {
+            parts.push("everything".to_owned());
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
 impl EgressPolicy {
     /// Public addresses only: a multi-tenant server's default.
     pub fn public_only() -> Self {
@@ -257,6 +283,11 @@ impl Egress {
         self
     }
 
+    /// The policies, in the order they were added.
+    pub fn layers(&self) -> &[EgressPolicy] {
+        &self.layers
+    }
+
     /// Refuses a host by name, before it is resolved; the message says which rule.
     pub fn check_name(&self, host: &str, port: u16) -> Result<(), String> {
         self.layers
@@ -272,11 +303,28 @@ impl Egress {
     }
 }
 
-/// An IPv4 address mapped into IPv6 is checked as the IPv4 address it is.
+/// An IPv6 address that carries an IPv4 address is checked as that IPv4 address: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96` and the local
+/// `64:ff9b:1::/48`), 6to4 (`2002:AABB:CCDD::/48`) and Teredo (`2001:0::/32`, the client's
+/// address inverted in the last 32 bits). Otherwise a private IPv4 address could be reached
+/// through a gateway that unwraps it.
 fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    let s = v6.segments();
+    let low = |hi: u16, lo: u16| IpAddr::V4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    match s {
+        // IPv4-compatible; `::` and `::1` are IPv6's own.
+        [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) != (0, 0) && (hi, lo) != (0, 1) => low(hi, lo),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => low(hi, lo),
+        [0x64, 0xff9b, 1, ..] => low(s[6], s[7]),
+        [0x2002, hi, lo, ..] => low(hi, lo),
+        [0x2001, 0, ..] => low(!s[6], !s[7]),
+        _ => ip,
     }
 }
 
@@ -421,9 +469,26 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "0.0.0.0",
+            // IPv6 forms that carry a private IPv4 address.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.0.1",
+            "64:ff9b:1::7f00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
         ] {
             assert!(!is_public(ip(private)), "{private}");
         }
+        // The same forms around public addresses stay public.
+        for public in ["64:ff9b::808:808", "2002:808:808::1", "::8.8.8.8"] {
+            assert!(is_public(ip(public)), "{public}");
+        }
+        // A range rule for the IPv4 range unlocks the forms that carry it.
+        let p = policy(&["10.0.0.0/8"], &[], true);
+        assert!(p.check_address("x", 80, ip("64:ff9b::a00:1")).is_ok());
+        assert!(p.check_address("x", 80, ip("64:ff9b::c0a8:1")).is_err());
         for public in ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"] {
             assert!(is_public(ip(public)), "{public}");
         }

@@ -15,8 +15,8 @@ use crate::config::PlanDocument;
 use crate::engine::ScenarioInfo;
 use crate::run::{Report, RunStatus};
 use crate::stats::{
-    CheckStats, ConnectionStats, CustomKind, ErrorCount, IterationError, RequestStats,
-    ThresholdResult, TrendStats,
+    CheckStats, ConnectionStats, CustomKind, ErrorCount, IterationError, OverflowStats,
+    RequestStats, ThresholdResult, TrendStats,
 };
 
 /// The version of the summary format; bumped on any incompatible change.
@@ -125,6 +125,9 @@ pub struct Summary<'a> {
     /// Connections opened, TLS handshakes (full and resumed, by version) and the protocols
     /// responses came over.
     pub connections: &'a ConnectionStats,
+    /// Samples counted elsewhere than under their own name, or dropped, past the run's name
+    /// caps.
+    pub overflow: &'a OverflowStats,
     /// What a reader must not miss (an `insecure` run's unverified certificates, say).
     pub warnings: Vec<String>,
 }
@@ -220,6 +223,7 @@ impl<'a> Summary<'a> {
             iteration_errors: &s.iteration_errors,
             log_dropped: report.log_dropped,
             connections: &s.connections,
+            overflow: &s.overflow,
             warnings: warnings(report),
         }
     }

@@ -7,7 +7,9 @@ use crate::config::{HttpPlan, Plan, format_duration};
 use crate::engine::ScenarioInfo;
 use crate::http::{ConnectionPolicy, TlsSettings};
 use crate::run::{Report, RunStatus};
-use crate::stats::{ConnectionStats, CustomKind, MetricStats, RequestStats, Snapshot, TrendStats};
+use crate::stats::{
+    ConnectionStats, CustomKind, MetricStats, OVERFLOW, RequestStats, Snapshot, TrendStats,
+};
 
 /// The lines describing what is about to run.
 pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
@@ -63,6 +65,21 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
             let _ = writeln!(out, "  base URL   (none: requests must use absolute URLs)");
         }
     }
+    let limits = &plan.limits;
+    let _ = writeln!(
+        out,
+        "  limits     cpu per call {}, memory {} MiB, iteration {}, hook {}, run {}; {} \
+         request names, {} checks, {} metrics",
+        none_for_zero(limits.cpu_per_call),
+        limits.memory_bytes >> 20,
+        format_duration(limits.iteration_timeout),
+        format_duration(limits.hook_timeout),
+        none_for_zero(limits.run_timeout),
+        limits.max_request_names,
+        limits.max_check_names,
+        limits.max_metric_names,
+    );
+    let _ = writeln!(out, "  egress     {}", plan.egress);
     if let Some(http) = http_line(&plan.http) {
         let _ = writeln!(out, "  http       {http}");
     }
@@ -70,6 +87,15 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
         let _ = writeln!(out, "  tls        {tls}");
     }
     out
+}
+
+/// A limit's duration, `none` for `0s`.
+fn none_for_zero(duration: std::time::Duration) -> String {
+    if duration.is_zero() {
+        "none".to_owned()
+    } else {
+        format_duration(duration)
+    }
 }
 
 /// The HTTP settings that differ from the defaults, in words.
@@ -203,6 +229,35 @@ pub fn warnings(report: &Report) -> Vec<String> {
              have reached an impostor"
                 .to_owned(),
         );
+    }
+    let (overflow, limits) = (&report.snapshot.overflow, &report.plan.limits);
+    if overflow.requests > 0 {
+        warnings.push(format!(
+            "{} requests were counted under \"{OVERFLOW}\": the run reached {} distinct \
+             request names (limits.maxRequestNames); name requests whose URLs carry ids",
+            overflow.requests, limits.max_request_names
+        ));
+    }
+    if overflow.checks > 0 {
+        warnings.push(format!(
+            "{} checks were counted under \"{OVERFLOW}\": the run reached {} distinct \
+             checks (limits.maxCheckNames)",
+            overflow.checks, limits.max_check_names
+        ));
+    }
+    if overflow.metric_samples > 0 {
+        warnings.push(format!(
+            "{} custom metric samples were dropped: the run reached {} custom metrics \
+             (limits.maxMetricNames)",
+            overflow.metric_samples, limits.max_metric_names
+        ));
+    }
+    if overflow.reserved_samples > 0 {
+        warnings.push(format!(
+            "{} custom metric samples were dropped: their metric was named like a built-in \
+             one",
+            overflow.reserved_samples
+        ));
     }
     warnings
 }

@@ -144,7 +144,7 @@ pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<
     let _ = ticker.await;
     let test = hooks.await;
 
-    shared.publish_interval(shared.collector.close_interval());
+    close_interval(&shared);
     let final_snapshot = shared.collector.snapshot();
     if let Ok(mut test) = test {
         test.on_test_stop(&final_snapshot).await;
@@ -175,6 +175,15 @@ fn abort_on_failed_threshold(shared: &Shared, snapshot: &Snapshot) {
     }
 }
 
+/// Closes the current interval and publishes it; says in the log which name caps the run
+/// reached since the last one.
+fn close_interval(shared: &Shared) {
+    shared.publish_interval(shared.collector.close_interval());
+    for sentence in shared.collector.new_overflows() {
+        shared.log.write(0, Level::Warn, Source::Host, &sentence);
+    }
+}
+
 /// Closes an interval at each tick, publishes it, and hands a snapshot to `on-stats`.
 async fn close_intervals(shared: Arc<Shared>, stats: watch::Sender<Option<Arc<Snapshot>>>) {
     let mut ticker = tokio::time::interval(shared.plan.stats_interval);
@@ -182,7 +191,7 @@ async fn close_intervals(shared: Arc<Shared>, stats: watch::Sender<Option<Arc<Sn
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        shared.publish_interval(shared.collector.close_interval());
+        close_interval(&shared);
         let snapshot = shared.collector.snapshot();
         abort_on_failed_threshold(&shared, &snapshot);
         stats.send_replace(Some(Arc::new(snapshot)));

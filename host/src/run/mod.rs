@@ -31,11 +31,11 @@ pub use control::{ControlError, LiveScenario};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::config::Plan;
+use crate::config::{Limits, Plan};
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::http::{Client, ClientOptions, Egress, Resolve};
 use crate::runlog::{LogLine, RunLog};
-use crate::stats::{Collector, IntervalStats, Snapshot};
+use crate::stats::{Collector, IntervalStats, NameCaps, Snapshot};
 use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
@@ -229,8 +229,11 @@ impl Run {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let client = Client::new(client_options(&plan, egress)).map_err(StartError::Tls)?;
-        let collector =
-            Collector::with_thresholds(plan.thresholds.clone(), plan.latency_correction);
+        let collector = Collector::with_thresholds(
+            plan.thresholds.clone(),
+            plan.latency_correction,
+            name_caps(&plan.limits),
+        );
         collector.set_vus_max(plan.max_vus());
         let shared = Arc::new(Shared {
             info: scenario.info().clone(),
@@ -260,6 +263,16 @@ impl Run {
             }
         });
         Ok(RunHandle { shared })
+    }
+}
+
+/// The caps on names `limits` set, for the run's stats.
+fn name_caps(limits: &Limits) -> NameCaps {
+    NameCaps {
+        max_bytes: limits.max_name_bytes as usize,
+        requests: limits.max_request_names as usize,
+        metrics: limits.max_metric_names as usize,
+        checks: limits.max_check_names as usize,
     }
 }
 

@@ -1,14 +1,18 @@
 //! The run's stats hub: shards VUs record into, aggregates, the time series.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::metrics::{ConnectionCounts, CustomKind, IterationOutcome, Metrics, RequestSample, Row};
+use super::metrics::{
+    ConnectionCounts, CustomKind, IterationOutcome, Metrics, Recorded, RequestSample, Row,
+};
+use super::names::{NameCaps, Names, OVERFLOW};
 use super::series::Series;
 use super::snapshot::{
     CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError,
-    MetricStats, RequestStats, Snapshot,
+    MetricStats, OverflowStats, RequestStats, Snapshot,
 };
 use super::submetric::{Scope, SubMetrics};
 use super::thresholds;
@@ -32,17 +36,68 @@ pub struct Collector {
     thresholds: Vec<Threshold>,
     subs: SubMetrics,
     latency_correction: bool,
+    names: Names,
+    /// Which overflows the run's log has been told about (requests, checks, metrics, reserved).
+    told: Mutex<[bool; 4]>,
 }
 
 #[derive(Debug)]
 struct Aggregate {
     cumulative: Metrics,
-    interval: Metrics,
+    interval: Span,
     interval_started: Instant,
     /// The last closed interval and its length, for `current_rps`.
-    last: Metrics,
+    last: Span,
     last_length: Duration,
     series: Series,
+}
+
+/// What an interval needs of its samples: the totals, and a count per row (for
+/// `current_rps`). No per-row histogram: an interval's points are totals, and a histogram
+/// per row per copy is what a run's memory grows with.
+#[derive(Debug, Default)]
+struct Span {
+    total: Row,
+    iterations: u64,
+    iterations_interrupted: u64,
+    dropped_iterations: u64,
+    /// Requests by method, then name.
+    counts: HashMap<String, HashMap<String, u64>>,
+}
+
+impl Span {
+    fn add(&mut self, metrics: &Metrics) {
+        self.total.merge(&metrics.total);
+        self.iterations += metrics.iterations;
+        self.iterations_interrupted += metrics.iterations_interrupted;
+        self.dropped_iterations += metrics.dropped_iterations;
+        for (method, by_name) in &metrics.rows {
+            let counts = self.counts.entry(method.clone()).or_default();
+            for (name, row) in by_name {
+                *counts.entry(name.clone()).or_default() += row.count;
+            }
+        }
+    }
+
+    /// Zeroes the span, keeping its rows' names and allocations.
+    fn reset(&mut self) {
+        self.total.reset();
+        self.iterations = 0;
+        self.iterations_interrupted = 0;
+        self.dropped_iterations = 0;
+        self.counts
+            .values_mut()
+            .flat_map(HashMap::values_mut)
+            .for_each(|count| *count = 0);
+    }
+
+    fn count(&self, method: &str, name: &str) -> u64 {
+        self.counts
+            .get(method)
+            .and_then(|by_name| by_name.get(name))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,20 +110,25 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Collector {
     /// A collector whose clock starts now, with no threshold.
     pub fn new() -> Arc<Self> {
-        Self::with_thresholds(Vec::new(), false)
+        Self::with_thresholds(Vec::new(), false, NameCaps::default())
     }
 
     /// A collector that evaluates `thresholds` in every snapshot and keeps the sub-metrics
-    /// they filter on; `latency_correction` shows the corrected series in snapshots.
-    pub fn with_thresholds(thresholds: Vec<Threshold>, latency_correction: bool) -> Arc<Self> {
+    /// they filter on; `latency_correction` shows the corrected series in snapshots; `caps`
+    /// bound the names it keeps.
+    pub fn with_thresholds(
+        thresholds: Vec<Threshold>,
+        latency_correction: bool,
+        caps: NameCaps,
+    ) -> Arc<Self> {
         let now = Instant::now();
         Arc::new(Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             aggregate: Mutex::new(Aggregate {
                 cumulative: Metrics::default(),
-                interval: Metrics::default(),
+                interval: Span::default(),
                 interval_started: now,
-                last: Metrics::default(),
+                last: Span::default(),
                 last_length: Duration::ZERO,
                 series: Series::default(),
             }),
@@ -79,7 +139,52 @@ impl Collector {
             subs: SubMetrics::of(&thresholds),
             thresholds,
             latency_correction,
+            names: Names::new(caps),
+            told: Mutex::default(),
         })
+    }
+
+    /// Sentences for the run's log about caps reached since the last call, each said once:
+    /// what overflowed and what happens to such samples now.
+    pub fn new_overflows(&self) -> Vec<String> {
+        let overflow = lock(&self.aggregate).cumulative.overflow;
+        let caps = self.names.caps;
+        let counts = [
+            overflow.requests,
+            overflow.checks,
+            overflow.metrics,
+            overflow.reserved,
+        ];
+        let sentences = [
+            format!(
+                "the run has {} distinct request names (limits.maxRequestNames); requests \
+                 with new names are counted under \"{OVERFLOW}\": give requests a name \
+                 (`.name(\"/items/{{id}}\")`) so that URLs with ids share one row",
+                caps.requests
+            ),
+            format!(
+                "the run has {} distinct checks (limits.maxCheckNames); new checks are \
+                 counted under \"{OVERFLOW}\"",
+                caps.checks
+            ),
+            format!(
+                "the run has {} custom metrics (limits.maxMetricNames); samples of new \
+                 metrics are dropped",
+                caps.metrics
+            ),
+            "a custom metric was named like a built-in one (http_reqs, checks, ...); its \
+             samples are dropped"
+                .to_owned(),
+        ];
+        let mut told = lock(&self.told);
+        let mut out = Vec::new();
+        for ((count, told), sentence) in counts.iter().zip(told.iter_mut()).zip(sentences) {
+            if *count > 0 && !*told {
+                *told = true;
+                out.push(sentence);
+            }
+        }
+        out
     }
 
     /// A recorder for the VU numbered `vu`, whose samples carry `scope`'s tags.
@@ -121,12 +226,14 @@ impl Collector {
         self.vus.load(Ordering::Relaxed)
     }
 
+    /// Moves every shard's samples into the aggregates. A shard starts over empty: its rows
+    /// (a histogram each) live only until the next drain, so the memory a row costs is one
+    /// histogram in the cumulative figures, not one per shard that saw it.
     fn drain(&self, aggregate: &mut Aggregate) {
         for shard in self.shards.iter() {
-            let mut shard = lock(shard);
-            aggregate.cumulative.merge(&shard);
-            aggregate.interval.merge(&shard);
-            shard.reset();
+            let span = std::mem::take(&mut *lock(shard));
+            aggregate.cumulative.merge(&span);
+            aggregate.interval.add(&span);
         }
     }
 
@@ -200,12 +307,7 @@ impl Collector {
             let count = if method.is_empty() {
                 aggregate.last.total.count
             } else {
-                aggregate
-                    .last
-                    .rows
-                    .get(method)
-                    .and_then(|m| m.get(name))
-                    .map_or(0, |r| r.count)
+                aggregate.last.count(method, name)
             };
             count as f64 / last_secs
         };
@@ -320,6 +422,12 @@ impl Collector {
             http_phases: HttpPhaseStats::from(m.phases.each_ref().map(Trend::stats)),
             duration_corrected: self.latency_correction.then(|| m.corrected.stats()),
             connections: connection_stats(&m.connections),
+            overflow: OverflowStats {
+                requests: m.overflow.requests,
+                checks: m.overflow.checks,
+                metric_samples: m.overflow.metrics,
+                reserved_samples: m.overflow.reserved,
+            },
             thresholds: self
                 .thresholds
                 .iter()
@@ -343,12 +451,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    fn with<R>(&self, f: impl FnOnce(&mut Metrics, &Scope, &SubMetrics) -> R) -> R {
-        let subs = &self.collector.subs;
+    fn with<R>(&self, f: impl FnOnce(&mut Metrics, &Scope, &SubMetrics, &Names) -> R) -> R {
+        let collector = &self.collector;
         f(
-            &mut lock(&self.collector.shards[self.shard]),
+            &mut lock(&collector.shards[self.shard]),
             &self.scope,
-            subs,
+            &collector.subs,
+            &collector.names,
         )
     }
 
@@ -359,40 +468,42 @@ impl Recorder {
 
     /// Records a completed or failed request.
     pub fn request(&self, sample: &RequestSample<'_>) {
-        self.with(|m, scope, subs| m.record_request(sample, scope, subs));
+        self.with(|m, scope, subs, names| m.record_request(sample, scope, subs, names));
     }
 
     /// Records how an iteration ended and how long it took.
     pub fn iteration(&self, outcome: IterationOutcome, duration: Duration) {
-        self.with(|m, scope, subs| m.record_iteration(outcome, duration, scope, subs));
+        self.with(|m, scope, subs, _| m.record_iteration(outcome, duration, scope, subs));
     }
 
     /// Records why an iteration of `task` failed: `kind` is `error` (the task returned
     /// `err`) or a trap's kind (`trap`, `cpu-limit`, `memory-limit`, `iteration-timeout`).
     pub fn iteration_error(&self, task: &str, kind: &str, message: &str) {
-        self.with(|m, _, _| m.record_iteration_error(task, kind, message));
+        self.with(|m, _, _, _| m.record_iteration_error(task, kind, message));
     }
 
     /// Records a check's outcome; `tags` are the check's own.
     pub fn check(&self, name: &str, ok: bool, tags: &[(String, String)]) {
-        self.with(|m, scope, subs| m.record_check(name, ok, tags, scope, subs));
+        self.with(|m, scope, subs, names| m.record_check(name, ok, tags, scope, subs, names));
     }
 
-    /// Records a custom metric sample; `false` when `name` is already a metric of another kind.
+    /// Records a custom metric sample, or says why it was not recorded.
     pub fn custom(
         &self,
         name: &str,
         kind: CustomKind,
         value: f64,
         tags: &[(String, String)],
-    ) -> bool {
-        self.with(|m, scope, subs| m.record_custom(name, kind, value, tags, scope, subs))
+    ) -> Recorded {
+        self.with(|m, scope, subs, names| {
+            m.record_custom(name, kind, value, tags, scope, subs, names)
+        })
     }
 
     /// Counts iterations that were due but never started: arrival-rate starts that found no
     /// free VU, iterations left when `maxDuration` ran out.
     pub fn dropped_iterations(&self, count: u64) {
-        self.with(|m, scope, subs| m.record_dropped(count, scope, subs));
+        self.with(|m, scope, subs, _| m.record_dropped(count, scope, subs));
     }
 }
 
@@ -499,9 +610,18 @@ mod tests {
             collector.recorder(0, scope("s")),
             collector.recorder(1, scope("s")),
         );
-        assert!(a.custom("items", CustomKind::Counter, 2.0, &[]));
-        assert!(b.custom("items", CustomKind::Counter, 3.0, &[]));
-        assert!(!b.custom("items", CustomKind::Gauge, 1.0, &[]));
+        assert_eq!(
+            a.custom("items", CustomKind::Counter, 2.0, &[]),
+            Recorded::Yes
+        );
+        assert_eq!(
+            b.custom("items", CustomKind::Counter, 3.0, &[]),
+            Recorded::Yes
+        );
+        assert_eq!(
+            b.custom("items", CustomKind::Gauge, 1.0, &[]),
+            Recorded::OtherKind
+        );
         a.custom("hit", CustomKind::Rate, 1.0, &[]);
         b.custom("hit", CustomKind::Rate, 0.0, &[]);
         a.custom("size", CustomKind::Trend, 1.5, &[]);
@@ -518,6 +638,58 @@ mod tests {
             (level.value, level.min, level.max),
             (3.0, Some(3.0), Some(7.0))
         );
+    }
+
+    #[test]
+    fn names_past_the_caps_are_folded_cut_or_dropped_and_counted() {
+        let caps = NameCaps {
+            max_bytes: 32,
+            requests: 3,
+            metrics: 2,
+            checks: 2,
+        };
+        let collector = Collector::with_thresholds(Vec::new(), false, caps);
+        let recorders: Vec<Recorder> = (0..4)
+            .map(|vu| collector.recorder(vu, scope("s")))
+            .collect();
+        let paths: Vec<String> = (0..100).map(|i| format!("/items/{i}")).collect();
+        for (i, path) in paths.iter().enumerate() {
+            let recorder = &recorders[i % 4];
+            recorder.request(&sample(path, 1, None));
+            recorder.check(path, true, &[]);
+            recorder.custom(path, CustomKind::Counter, 1.0, &[]);
+        }
+        recorders[0].request(&sample(&"/long".repeat(100), 1, Some("status-500")));
+        let reserved = recorders[1].custom("http_reqs", CustomKind::Counter, 1e6, &[]);
+        assert_eq!(reserved, Recorded::Reserved);
+        let snap = collector.snapshot();
+        let rows: Vec<&str> = snap.requests.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(rows.len(), 4, "three names and the overflow row: {rows:?}");
+        let overflow = snap.requests.iter().find(|r| r.name == OVERFLOW);
+        assert_eq!(
+            overflow.map(|r| r.count),
+            Some(98),
+            "97 paths and the long one"
+        );
+        assert_eq!(snap.total.count, 101, "nothing is lost");
+        assert_eq!(snap.checks.len(), 3);
+        assert_eq!(snap.metrics.len(), 2);
+        assert_eq!(
+            snap.overflow,
+            OverflowStats {
+                requests: 98,
+                checks: 98,
+                metric_samples: 98,
+                reserved_samples: 1,
+            }
+        );
+        assert!(
+            snap.errors.iter().all(|e| e.name.len() <= 32),
+            "{:?}",
+            snap.errors
+        );
+        assert_eq!(collector.new_overflows().len(), 4, "each cap is told once");
+        assert!(collector.new_overflows().is_empty());
     }
 
     /// Feeds `intervals` one-second intervals of `per_interval` requests with latencies
@@ -584,7 +756,7 @@ mod tests {
             ("cart", "avg<1"),
         ]
         .map(|(m, e)| Threshold::new(m, e).unwrap_or_else(|err| panic!("{err}")));
-        let collector = Collector::with_thresholds(thresholds.to_vec(), false);
+        let collector = Collector::with_thresholds(thresholds.to_vec(), false, NameCaps::default());
         let fast = collector.recorder(1, scope("fast"));
         let slow = collector.recorder(2, scope("slow"));
         for _ in 0..10 {

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::names::{Names, OVERFLOW, OVERFLOW_METHOD, bounded};
 use super::submetric::{HttpValue, Scope, Source, SubMetrics, SubValue};
 use super::trend::Trend;
+use crate::config::builtin_kind;
 use crate::http::{Protocol, Timings, TlsInfo, TlsVersion};
 
 /// The names of the request phases, as their metrics are called.
@@ -177,6 +179,41 @@ pub enum CustomKind {
     Trend,
 }
 
+/// Whether a custom sample was recorded, and why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// It was.
+    Yes,
+    /// The metric already has another kind.
+    OtherKind,
+    /// The name is a built-in metric's.
+    Reserved,
+    /// The run has as many custom metrics as `maxMetricNames` allows.
+    OverCap,
+}
+
+/// Samples counted elsewhere than under their own name, or not at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Overflow {
+    /// Requests counted under the overflow row.
+    pub requests: u64,
+    /// Checks counted under the overflow check.
+    pub checks: u64,
+    /// Samples of custom metrics past the cap, dropped.
+    pub metrics: u64,
+    /// Samples of custom metrics named like a built-in one, dropped.
+    pub reserved: u64,
+}
+
+impl Overflow {
+    fn merge(&mut self, other: &Self) {
+        self.requests += other.requests;
+        self.checks += other.checks;
+        self.metrics += other.metrics;
+        self.reserved += other.reserved;
+    }
+}
+
 /// One request row: every request with the same method and name.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Row {
@@ -200,7 +237,7 @@ impl Row {
         }
     }
 
-    fn merge(&mut self, other: &Row) {
+    pub(crate) fn merge(&mut self, other: &Row) {
         self.count += other.count;
         self.failures += other.failures;
         self.bytes_sent += other.bytes_sent;
@@ -209,7 +246,7 @@ impl Row {
         self.duration.merge(&other.duration);
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.count = 0;
         self.failures = 0;
         self.bytes_sent = 0;
@@ -265,17 +302,6 @@ impl Custom {
             mine.merge(theirs);
         }
     }
-
-    fn reset(&mut self) {
-        self.count = 0;
-        if self.kind != CustomKind::Gauge {
-            self.value = 0.0;
-        }
-        (self.min, self.max) = (f64::INFINITY, f64::NEG_INFINITY);
-        if let Some(trend) = &mut self.trend {
-            trend.reset();
-        }
-    }
 }
 
 /// Everything recorded over some span: by one shard, in one interval, or over the run.
@@ -303,6 +329,8 @@ pub(crate) struct Metrics {
     pub corrected: Trend,
     /// Connections, handshakes and protocols.
     pub connections: ConnectionCounts,
+    /// Samples past the run's name caps.
+    pub overflow: Overflow,
     /// Sub-metric values, indexed as the collector's [`SubMetrics`].
     pub sub: Vec<SubValue>,
 }
@@ -318,30 +346,46 @@ impl Metrics {
         &mut self.sub[index]
     }
 
+    /// Records `sample` in the row of `method` and `name`, or in the overflow row when the
+    /// run has no room for a new one; returns the row's method and name.
+    fn record_row<'a>(
+        &mut self,
+        method: &'a str,
+        name: &'a str,
+        sample: &RequestSample<'_>,
+        names: &Names,
+    ) -> (&'a str, &'a str) {
+        if let Some(row) = self.rows.get_mut(method).and_then(|by| by.get_mut(name)) {
+            row.record(sample);
+            return (method, name);
+        }
+        let (method, name) = if names.requests.admit(&Names::request_key(method, name)) {
+            (method, name)
+        } else {
+            self.overflow.requests += 1;
+            (OVERFLOW_METHOD, OVERFLOW)
+        };
+        let by_name = self.rows.entry(method.to_owned()).or_default();
+        match by_name.get_mut(name) {
+            Some(row) => row.record(sample),
+            None => by_name.entry(name.to_owned()).or_default().record(sample),
+        }
+        (method, name)
+    }
+
     pub(crate) fn record_request(
         &mut self,
         sample: &RequestSample<'_>,
         scope: &Scope,
         subs: &SubMetrics,
+        names: &Names,
     ) {
-        let by_name = match self.rows.get_mut(sample.method) {
-            Some(by_name) => by_name,
-            None => self.rows.entry(sample.method.to_owned()).or_default(),
-        };
-        match by_name.get_mut(sample.name) {
-            Some(row) => row.record(sample),
-            None => by_name
-                .entry(sample.name.to_owned())
-                .or_default()
-                .record(sample),
-        }
+        let method = bounded(sample.method, names.caps.max_bytes);
+        let name = bounded(sample.name, names.caps.max_bytes);
+        let (method, name) = self.record_row(&method, &name, sample, names);
         self.total.record(sample);
         if let Some(kind) = sample.failure {
-            let key = (
-                sample.method.to_owned(),
-                sample.name.to_owned(),
-                kind.to_owned(),
-            );
+            let key = (method.to_owned(), name.to_owned(), kind.to_owned());
             *self.errors.entry(key).or_default() += 1;
         }
         if let Some(timings) = sample.phases {
@@ -459,11 +503,18 @@ impl Metrics {
         tags: &[(String, String)],
         scope: &Scope,
         subs: &SubMetrics,
+        names: &Names,
     ) {
+        let name = bounded(name, names.caps.max_bytes);
+        let mut name: &str = &name;
         for (index, sub) in subs.fed_by(|s| *s == Source::Checks) {
             if sub.matches(|k, v| (k == "check" && v == name) || scope.has(tags, k, v)) {
                 self.sub(index).add_rate(ok);
             }
+        }
+        if !self.checks.contains_key(name) && !names.checks.admit(name) {
+            self.overflow.checks += 1;
+            name = OVERFLOW;
         }
         let tally = match self.checks.get_mut(name) {
             Some(tally) => tally,
@@ -476,7 +527,8 @@ impl Metrics {
         }
     }
 
-    /// Records a custom sample; `false` when `name` already has another kind.
+    /// Records a custom sample, or says why it was not.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record_custom(
         &mut self,
         name: &str,
@@ -485,7 +537,18 @@ impl Metrics {
         tags: &[(String, String)],
         scope: &Scope,
         subs: &SubMetrics,
-    ) -> bool {
+        names: &Names,
+    ) -> Recorded {
+        let name = bounded(name, names.caps.max_bytes);
+        let name: &str = &name;
+        if builtin_kind(name).is_some() {
+            self.overflow.reserved += 1;
+            return Recorded::Reserved;
+        }
+        if !self.custom.contains_key(name) && !names.metrics.admit(name) {
+            self.overflow.metrics += 1;
+            return Recorded::OverCap;
+        }
         let metric = match self.custom.get_mut(name) {
             Some(metric) => metric,
             None => self
@@ -494,7 +557,7 @@ impl Metrics {
                 .or_insert_with(|| Custom::new(kind)),
         };
         if metric.kind != kind {
-            return false;
+            return Recorded::OtherKind;
         }
         metric.count += 1;
         match kind {
@@ -523,7 +586,7 @@ impl Metrics {
                 }
             }
         }
-        true
+        Recorded::Yes
     }
 
     pub(crate) fn merge(&mut self, other: &Metrics) {
@@ -566,29 +629,9 @@ impl Metrics {
         }
         self.corrected.merge(&other.corrected);
         self.connections.merge(&other.connections);
+        self.overflow.merge(&other.overflow);
         for (index, value) in other.sub.iter().enumerate() {
             self.sub(index).merge(value);
         }
-    }
-
-    /// Zeroes every figure, keeping rows and allocations for the next span.
-    pub(crate) fn reset(&mut self) {
-        for row in self.rows.values_mut().flat_map(HashMap::values_mut) {
-            row.reset();
-        }
-        self.total.reset();
-        self.errors.clear();
-        self.iteration_errors.clear();
-        self.iterations = 0;
-        self.iterations_failed = 0;
-        self.iterations_interrupted = 0;
-        self.dropped_iterations = 0;
-        self.iteration_duration.reset();
-        self.checks.values_mut().for_each(|tally| *tally = (0, 0));
-        self.custom.values_mut().for_each(Custom::reset);
-        self.phases.iter_mut().for_each(Trend::reset);
-        self.corrected.reset();
-        self.connections = ConnectionCounts::default();
-        self.sub.iter_mut().for_each(SubValue::reset);
     }
 }

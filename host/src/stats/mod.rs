@@ -17,6 +17,7 @@
 
 mod collector;
 mod metrics;
+mod names;
 mod series;
 mod snapshot;
 mod submetric;
@@ -24,11 +25,14 @@ mod thresholds;
 mod trend;
 
 pub use collector::{Collector, Recorder};
-pub use metrics::{ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, RequestSample};
+pub use metrics::{
+    ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, Recorded, RequestSample,
+};
+pub use names::{NameCaps, OVERFLOW, OVERFLOW_METHOD, bounded};
 pub use snapshot::{
     CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError,
-    LOCUST_QUANTILES, MetricStats, Percentiles, RequestStats, Snapshot, ThresholdResult,
-    TrendStats,
+    LOCUST_QUANTILES, MetricStats, OverflowStats, Percentiles, RequestStats, Snapshot,
+    ThresholdResult, TrendStats,
 };
 pub use submetric::Scope;
 pub use trend::{SparseTrend, Trend};

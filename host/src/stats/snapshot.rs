@@ -116,6 +116,27 @@ pub struct ConnectionStats {
     pub protocols: BTreeMap<&'static str, u64>,
 }
 
+/// Samples the run's name caps (`limits.maxRequestNames`, `maxCheckNames`,
+/// `maxMetricNames`) counted elsewhere than under their own name, or dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OverflowStats {
+    /// Requests counted under the `(overflow)` row.
+    pub requests: u64,
+    /// Checks counted under the `(overflow)` check.
+    pub checks: u64,
+    /// Samples of custom metrics past the cap, dropped.
+    pub metric_samples: u64,
+    /// Samples of custom metrics named like a built-in metric, dropped.
+    pub reserved_samples: u64,
+}
+
+impl OverflowStats {
+    /// Whether any sample overflowed.
+    pub fn any(&self) -> bool {
+        self.requests + self.checks + self.metric_samples + self.reserved_samples > 0
+    }
+}
+
 /// A threshold's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdResult {
@@ -251,6 +272,8 @@ pub struct Snapshot {
     pub duration_corrected: Option<TrendStats>,
     /// Connections, TLS handshakes and protocols.
     pub connections: ConnectionStats,
+    /// Samples past the run's name caps.
+    pub overflow: OverflowStats,
     /// The plan's thresholds, evaluated on these figures.
     pub thresholds: Vec<ThresholdResult>,
     /// Rows sorted by name, then method.

@@ -200,15 +200,6 @@ impl SubValue {
             _ => {}
         }
     }
-
-    pub(crate) fn reset(&mut self) {
-        match self {
-            Self::Trend(trend) => trend.reset(),
-            Self::Rate { trues, total } => (*trues, *total) = (0, 0),
-            Self::Counter(sum) => *sum = 0.0,
-            Self::Empty | Self::Gauge(_) => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -250,3 +250,18 @@ fn quotas_and_caps_refuse_with_a_message() {
         200
     );
 }
+
+#[test]
+fn the_server_starts_and_runs_whatever_its_configuration_asks_of_the_machine() {
+    // The default max-vus (10 000) and quotas that add up to more: a pool that a stock
+    // vm.max_map_count cannot hold. The server starts with the pool the machine holds.
+    let dir = tempfile::tempdir().unwrap();
+    let text = config("quotas = { vus-total = 200000, vus-per-run = 100000 }")
+        .replace("max-vus = 200\n", "");
+    let server = Server::start(&dir.path().join("data"), &text);
+    assert_eq!(server.get("", "/readyz").status, 200);
+    let hello = server.upload_guest(guests::HELLO);
+    let id = server.start_run(&hello, json!({"vus": 2, "iterations": 4}));
+    let finished = server.wait_for_end(&id);
+    assert_eq!(finished["state"], "completed", "{finished}");
+}

@@ -17,7 +17,7 @@ use super::open_files;
 use crate::config::{Plan, PlanDocument, Stage, Threshold};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions, Scenario, ScenarioInfo};
-use crate::http::{ConnectionPolicy, Rule, TlsVersion};
+use crate::http::{ConnectionPolicy, Egress, Rule, TlsVersion};
 use crate::output::{OutputSpec, Outputs, plan_lines, summary};
 use crate::run::{Report, Run, RunStatus};
 
@@ -148,7 +148,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         ..Default::default()
     };
     let info = probe(&args, &bytes, &engine_options).await?;
-    let mut plan = resolve_plan(&args, &info)?;
+    let (mut plan, component_egress, ignored) = resolve_plan(&args, &info)?;
     if args.print_plan {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(Exit::Ok);
@@ -159,10 +159,17 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let open_files = open_files::raise(open_files::needed_for(plan.max_vus()));
     let keys = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.quiet {
-        banner(&args, &info, &plan, demo.is_some(), open_files.note(), keys);
+        let notes = Notes {
+            demo: demo.is_some(),
+            open_files: open_files.note(),
+            keys,
+            component_egress: &component_egress,
+            ignored: &ignored,
+        };
+        banner(&args, &info, &plan, &notes);
     }
     let planned = plan.duration();
-    let handle = Run::start(&engine, scenario, plan)?;
+    let handle = Run::start_within(&engine, scenario, plan, component_egress)?;
     let output_error = watch::watch(&handle, &args, keys, planned, &mut outputs).await;
     let report = handle.wait().await;
     print!("{}", summary(&report));
@@ -202,15 +209,27 @@ async fn probe(
     Ok(scenario.info().clone())
 }
 
-/// The scenario's default plan, the plan file over it, then the flags.
-fn resolve_plan(args: &RunArgs, info: &ScenarioInfo) -> anyhow::Result<Plan> {
-    let mut document = PlanDocument::from_json(&info.plan)
+/// The plan to run: the scenario's defaults under the plan file and the flags, which are
+/// the authority (`PlanDocument::under`); the component's own egress policy, which the run
+/// must pass too; and what of its defaults was not applied.
+fn resolve_plan(
+    args: &RunArgs,
+    info: &ScenarioInfo,
+) -> anyhow::Result<(Plan, Egress, Vec<String>)> {
+    let component = PlanDocument::from_json(&info.plan)
         .context("the scenario's default plan (from its options) is invalid")?;
-    if let Some(path) = &args.plan {
-        document = document.overlay(PlanDocument::from_file(path)?);
-    }
-    let overrides = flags::overrides(args, &document)?;
-    document.resolve(overrides).context("invalid plan")
+    let operator = match &args.plan {
+        Some(path) => PlanDocument::from_file(path)?,
+        None => PlanDocument::default(),
+    };
+    let governed = component.under(operator);
+    let overrides = flags::overrides(args, &governed.document)?;
+    let plan = governed
+        .document
+        .resolve(overrides)
+        .context("invalid plan")?;
+    let egress = Egress::open().and(governed.component_egress.unwrap_or_default());
+    Ok((plan, egress, governed.ignored))
 }
 
 /// With `--target-demo`, the demo target on loopback, and the plan pointed at it.
@@ -246,27 +265,37 @@ async fn load_for(
     Ok((engine, scenario))
 }
 
-/// What is about to run, on stderr.
-fn banner(
-    args: &RunArgs,
-    info: &ScenarioInfo,
-    plan: &Plan,
+/// What the banner says besides the plan.
+struct Notes<'a> {
     demo: bool,
     open_files: Option<String>,
     keys: bool,
-) {
+    /// The component's own egress policy, stacked on the plan's.
+    component_egress: &'a Egress,
+    /// The component's defaults that were not applied.
+    ignored: &'a [String],
+}
+
+/// What is about to run, on stderr.
+fn banner(args: &RunArgs, info: &ScenarioInfo, plan: &Plan, notes: &Notes<'_>) {
     eprintln!("loadwright {}", env!("CARGO_PKG_VERSION"));
     eprint!(
         "{}",
         plan_lines(&args.scenario.display().to_string(), info, plan)
     );
-    if demo {
-        eprintln!("             (the built-in demo target, on loopback)");
+    if notes.demo {
+        eprintln!("  target     the built-in demo target, on loopback");
     }
-    if let Some(note) = open_files {
+    for policy in notes.component_egress.layers() {
+        eprintln!("  egress     and the scenario's own: {policy}");
+    }
+    for ignored in notes.ignored {
+        eprintln!("  ⚠ ignored  the scenario's {ignored}");
+    }
+    if let Some(note) = &notes.open_files {
         eprintln!("  files      {note}");
     }
-    if keys {
+    if notes.keys {
         eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");
     }
     eprintln!();

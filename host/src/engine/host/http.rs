@@ -52,6 +52,23 @@ impl HttpHost {
         let http_method = method
             .clone()
             .map_err(|()| invalid(format!("bad method {:?}", request.method)))?;
+        let header_bytes: usize = request
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum();
+        if request.headers.len() > self.max_request_headers
+            || header_bytes > self.max_request_header_bytes
+        {
+            return Err(invalid(format!(
+                "the request has {} header fields of {header_bytes} bytes, over the run's \
+                 limits of {} fields (limits.maxRequestHeaders) and {} bytes \
+                 (limits.maxRequestHeaderBytes)",
+                request.headers.len(),
+                self.max_request_headers,
+                self.max_request_header_bytes
+            )));
+        }
         if request.body.len() > self.max_request_bytes {
             return Err(invalid(format!(
                 "the request body has {} bytes, over the run's limit of {} (limits.maxRequestBytes)",

@@ -4,27 +4,35 @@ use crate::engine::bindings::metrics::Host;
 use crate::engine::bindings::types::Tag;
 use crate::engine::state::MetricsHost;
 use crate::runlog::{Level, Source};
-use crate::stats::CustomKind;
+use crate::stats::{CustomKind, Recorded, bounded};
 
 /// The WIT tags as the stats take them (moved, not copied; no allocation when empty).
 pub(crate) fn tag_pairs(tags: Vec<Tag>) -> Vec<(String, String)> {
     tags.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
+/// Names of metrics used with two kinds a VU reports, each once; past it, no more.
+const MAX_CONFLICTS_TOLD: usize = 32;
+
 impl MetricsHost {
     fn record(&mut self, name: &str, kind: CustomKind, value: f64, tags: Vec<Tag>) {
         if !value.is_finite() {
             return;
         }
+        // Caps and reserved names are reported once for the run, by the collector.
         let recorded = self.recorder.custom(name, kind, value, &tag_pairs(tags));
-        if !recorded && !self.conflicts.iter().any(|n| n == name) {
-            self.conflicts.push(name.to_owned());
+        if recorded == Recorded::OtherKind
+            && self.conflicts.len() < MAX_CONFLICTS_TOLD
+            && !self.conflicts.iter().any(|n| n == name)
+        {
+            let name = bounded(name, 64).into_owned();
             self.log.write(
                 self.vu,
                 Level::Warn,
                 Source::Host,
                 &format!("metric {name:?} already has another kind; {kind:?} samples are ignored"),
             );
+            self.conflicts.push(name);
         }
     }
 }

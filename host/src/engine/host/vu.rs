@@ -18,7 +18,14 @@ impl Host for VuHost {
     }
 
     async fn sleep(&mut self, duration: u64) {
-        tokio::time::sleep(std::time::Duration::from_nanos(duration)).await;
+        if duration == 0 {
+            // Nothing to wait for: the call returns at once, so a loop of `sleep(0)` is guest
+            // time as any loop is, metered and stopped by the CPU budget (a timer would round
+            // it up to a millisecond; a yield would spend the host's time between polls).
+            // The VU still yields to others at the next epoch tick.
+        } else {
+            tokio::time::sleep(std::time::Duration::from_nanos(duration)).await;
+        }
     }
 
     async fn parameter(&mut self, key: String) -> Option<String> {

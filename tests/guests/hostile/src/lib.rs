@@ -5,12 +5,21 @@
 //! (compute 5 ms, call the host, again, forever: dodging a per-stretch budget), `alloc`
 //! (allocate 1 MiB blocks until memory runs out), `panic_every` (every 10th iteration of a
 //! VU panics), `log_flood` (20 000 lines on stdout per iteration), `big` (fetch a 2 MB body),
-//! `hang` (sleep for an hour).
+//! `hang` (sleep for an hour), `names` (a new request name, check and metric per iteration),
+//! `long_names` (8 MiB names), `spoof` (custom metrics named `http_reqs` and `checks`),
+//! `snapshot_loop` and `sleep0_loop` (host calls in an endless loop), `headers` (10 000
+//! header fields, then a 1 MiB one).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use loadwright::{Options, Result, Scenario, get, sleep, vu};
+use loadwright::metrics::{Counter, Rate};
+use loadwright::{Options, Result, Scenario, check, get, sleep, stats, vu};
+
+/// A counter of a name made at run time (the SDK's metrics take names for the whole run).
+fn counter(name: String) -> Counter {
+    Counter::new(Box::leak(name.into_boxed_str()))
+}
 
 /// Computes for about `time` (reading the clock is a host call).
 fn compute(time: Duration) {
@@ -75,6 +84,46 @@ impl Hostile {
             }
             Some("big") => {
                 get("/big?bytes=2000000").send()?;
+                Ok(())
+            }
+            Some("names") => {
+                // A new request row, check and metric every iteration.
+                let unique = format!("{}-{}", vu::id(), vu::iteration());
+                let _ = get(format!("/ok/{unique}")).send();
+                check(&format!("check {unique}"), true);
+                counter(format!("metric {unique}")).add(1.0);
+                Ok(())
+            }
+            Some("long_names") => {
+                let long = "n".repeat(8 << 20);
+                let _ = get("/ok").name(long.clone()).send();
+                check(&long, true);
+                counter(long).add(1.0);
+                Ok(())
+            }
+            Some("spoof") => {
+                Counter::new("http_reqs").add(1_000_000.0);
+                Rate::new("checks").add(false);
+                self.healthy()
+            }
+            Some("snapshot_loop") => loop {
+                black_box(stats::snapshot());
+            },
+            Some("sleep0_loop") => loop {
+                sleep(Duration::ZERO);
+            },
+            Some("headers") => {
+                let mut request = get("/ok").name("/ok-many-headers");
+                for i in 0..10_000 {
+                    request = request.header(format!("x-h{i}"), "v");
+                }
+                let refused = request.send().err().map(|e| e.kind_name());
+                check(&format!("10000 headers: {refused:?}"), true);
+                let big = get("/ok")
+                    .name("/ok-big-header")
+                    .header("x-big", "v".repeat(1 << 20));
+                let refused = big.send().err().map(|e| e.kind_name());
+                check(&format!("1 MiB header: {refused:?}"), true);
                 Ok(())
             }
             Some("hang") => {
