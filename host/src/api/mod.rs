@@ -27,6 +27,7 @@ pub mod state;
 pub mod stats;
 pub mod tenants;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +37,13 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
+use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use error::ApiError;
 pub use state::AppState;
@@ -96,7 +103,34 @@ pub fn router(state: Arc<AppState>) -> Router {
     router
         .fallback(|uri: Uri| async move { ApiError::not_found("route", uri.path()) })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                refuse_declared_oversize(request, next, body_limit)
+            },
+        ))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
+}
+
+/// Answers 413 at once to a request whose declared length is over `limit`, rather than
+/// reading the body up to the limit to refuse it then.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::too_large(format!(
+            "the body has {length} bytes, over the {limit} this server reads"
+        ))
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// How to serve.
@@ -150,26 +184,68 @@ pub async fn serve(options: ServeOptions, load: tokio::runtime::Handle) -> anyho
         ..EngineOptions::default()
     })?;
     let state = Arc::new(AppState::new(engine, store, options.config, load));
-    let listener = tokio::net::TcpListener::bind(options.listen)
+    let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "serving the API");
     // Scripts and tests read the bound address (port 0 picks one) from this line.
     println!("listening on http://{address}");
-    let shutdown = {
+    let drained = {
         let state = state.clone();
         async move {
             shutdown_signal().await;
             drain(&state, options.shutdown_grace).await;
         }
     };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the server failed")?;
+    let app = router(state).layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
+    accept(listener, app, drained).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Time a client has to send a request's head; past it the connection is closed.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client has to send a request's body (an upload of tens of megabytes included).
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time connections get to finish at shutdown, once runs are stopped.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// Serves connections until `drained` completes, then closes them, waiting at most
+/// [`CLOSE_GRACE`]: no client, however slow or stuck, keeps the server alive.
+async fn accept(listener: TcpListener, app: Router, drained: impl Future<Output = ()>) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
+    let connections = GracefulShutdown::new();
+    let mut drained = std::pin::pin!(drained);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of descriptors, say: wait a moment rather than spin.
+                    tracing::warn!("accepting a connection failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut drained => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(CLOSE_GRACE, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at shutdown were closed");
+    }
 }
 
 /// Refuses new runs, stops the ones in progress and waits (up to `grace`) until each has

@@ -185,7 +185,7 @@ pub async fn create(
     body: Result<Json<CreateRun>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let tenant = writer(&caller)?;
-    let Json(body) = body.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let Json(body) = body.map_err(|err| ApiError::of_status(err.status(), err.body_text()))?;
     if state.is_draining() {
         return Err(ApiError::unavailable("the server is shutting down"));
     }
@@ -362,13 +362,15 @@ pub async fn get(
     Ok(Json(RunView::of(record, live.as_ref(), true)))
 }
 
-/// Run `id`'s record and its live run, or 409 when it is not in progress. The record's
-/// fields a view shows (plan, timestamps) do not change while the run is live.
+/// Run `id`'s record and its live run, for its own tenant to control: 403 for the admin
+/// (who reads every tenant's runs and controls none), 409 when it is not in progress. The
+/// record's fields a view shows (plan, timestamps) do not change while the run is live.
 fn live_or_conflict(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<(RunRecord, LiveRun), ApiError> {
+    writer(caller)?;
     let record = record_of(state, caller, id)?;
     match state.live_run(caller, id) {
         Some(live) => Ok((record, live)),
@@ -385,7 +387,7 @@ fn live_or_conflict(
     params(("id" = String, Path)),
     responses(
         (status = 202, description = "stopping", body = RunView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "the run is already over", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -428,7 +430,7 @@ fn control_error(err: &ControlError) -> ApiError {
     request_body = SetVus,
     responses(
         (status = 200, body = RunView),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "the run is not in progress", body = ErrorBody),
         (status = 422, description = "not adjustable, past maxVUs, or no such scenario", body = ErrorBody),
     ),
@@ -440,7 +442,7 @@ pub async fn set_vus(
     Path(id): Path<String>,
     body: Result<Json<SetVus>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<RunView>, ApiError> {
-    let Json(body) = body.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let Json(body) = body.map_err(|err| ApiError::of_status(err.status(), err.body_text()))?;
     let (record, live) = live_or_conflict(&state, &caller, &id)?;
     let scenarios = live.handle.live_scenarios();
     let name = match (&body.scenario, scenarios) {
@@ -462,7 +464,7 @@ pub async fn set_vus(
 #[utoipa::path(
     post, path = "/v1/runs/{id}/pause", tag = "runs",
     params(("id" = String, Path)),
-    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn pause(
@@ -477,7 +479,7 @@ pub async fn pause(
 #[utoipa::path(
     post, path = "/v1/runs/{id}/resume", tag = "runs",
     params(("id" = String, Path)),
-    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn resume(

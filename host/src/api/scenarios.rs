@@ -60,7 +60,8 @@ pub(super) fn writer(caller: &Caller) -> Result<&super::tenants::Tenant, ApiErro
     match caller {
         Caller::Tenant(tenant) => Ok(tenant),
         Caller::Admin => Err(ApiError::forbidden(
-            "the admin token reads every tenant's data; upload and start runs with a tenant's token",
+            "the admin token reads every tenant's data and changes none; upload, start and \
+             control runs with the tenant's token",
         )),
     }
 }
@@ -148,6 +149,8 @@ pub async fn upload(
         .await
         .map_err(|e| load_error(&e))?;
     let info = scenario.info();
+    // From the quota check to the save, one upload at a time.
+    let _saving = state.saving.lock().await;
     if state
         .store
         .scenario(Some(&tenant.name), &info.hash)?

@@ -42,6 +42,9 @@ pub struct AppState {
     pub load: tokio::runtime::Handle,
     live: Mutex<HashMap<String, LiveRun>>,
     draining: AtomicBool,
+    /// Held while an upload checks the stored-bytes quota and saves: two uploads never both
+    /// take the last room.
+    pub saving: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             load,
             live: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
+            saving: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -103,12 +107,33 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .ok_or_else(ApiError::unauthorized)?;
         state
             .tokens
             .caller(token.trim())
             .cloned()
             .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// The token of an `Authorization` value of the Bearer scheme (the scheme's name is
+/// case-insensitive, RFC 9110 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 }

@@ -4,10 +4,25 @@ use std::time::Duration;
 
 use super::ConfigError;
 
-/// Reads a duration written with units (`30s`, `1m30s`, `500ms`).
+/// The longest duration a plan may hold: a year. Bounding every duration keeps the plan's
+/// arithmetic (stages added up, start times plus lengths) far from overflowing.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Reads a duration written with units (`30s`, `1m30s`, `500ms`), at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
     let text = text.trim();
-    humantime::parse_duration(text).map_err(|_| ConfigError::Duration(text.to_owned()))
+    let duration =
+        humantime::parse_duration(text).map_err(|_| ConfigError::Duration(text.to_owned()))?;
+    bounded(duration, text)
+}
+
+fn bounded(duration: Duration, text: &str) -> Result<Duration, ConfigError> {
+    if duration > MAX_DURATION {
+        return Err(ConfigError::Invalid(format!(
+            "duration {text:?} is longer than a plan's durations may be (366 days)"
+        )));
+    }
+    Ok(duration)
 }
 
 /// Writes a duration the way [`parse_duration`] reads it, without needless digits.
@@ -45,7 +60,8 @@ pub(crate) mod serde_text {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         match Raw::deserialize(d)? {
             Raw::Text(text) => super::parse_duration(&text).map_err(serde::de::Error::custom),
-            Raw::Millis(ms) => Ok(Duration::from_millis(ms)),
+            Raw::Millis(ms) => super::bounded(Duration::from_millis(ms), &format!("{ms}ms"))
+                .map_err(serde::de::Error::custom),
         }
     }
 

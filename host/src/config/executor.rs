@@ -240,14 +240,15 @@ impl Executor {
         }
     }
 
-    /// Every change of a `ramping-vus` ramp, `(time after the start, VUs from then on)`;
-    /// empty for the other executors, whose VUs do not change by plan.
-    pub fn vu_steps(&self) -> Vec<(Duration, u32)> {
+    /// Every change of a `ramping-vus` ramp, `(time after the start, VUs from then on)`,
+    /// computed as it is consumed; empty for the other executors, whose VUs do not change
+    /// by plan.
+    pub fn vu_steps(&self) -> Box<dyn Iterator<Item = (Duration, u32)> + Send + '_> {
         match self {
             Self::RampingVus {
                 start_vus, stages, ..
-            } => ramp_steps(*start_vus, stages),
-            _ => Vec::new(),
+            } => Box::new(ramp_steps(*start_vus, stages)),
+            _ => Box::new(std::iter::empty()),
         }
     }
 

@@ -10,6 +10,8 @@
 mod document;
 mod duration;
 mod executor;
+#[cfg(test)]
+mod fuzz;
 mod limits;
 mod schedule;
 mod threshold;

@@ -7,9 +7,11 @@ use super::ConfigError;
 use super::duration::parse_duration;
 use super::executor::Stage;
 
-/// Total length of `stages`.
+/// Total length of `stages` (saturating: never a panic, whatever a plan holds).
 pub(crate) fn stages_length(stages: &[Stage]) -> Duration {
-    stages.iter().map(|s| s.duration).sum()
+    stages
+        .iter()
+        .fold(Duration::ZERO, |total, s| total.saturating_add(s.duration))
 }
 
 /// The VUs of a `ramping-vus` ramp `at` after its start, stepped as k6 steps them: during a
@@ -19,7 +21,7 @@ pub(crate) fn ramp_vus(start: u32, stages: &[Stage], at: Duration) -> u32 {
     let mut from = start;
     let mut stage_start = Duration::ZERO;
     for stage in stages {
-        let end = stage_start + stage.duration;
+        let end = stage_start.saturating_add(stage.duration);
         if at < end {
             let into = (at - stage_start).as_secs_f64();
             let length = stage.duration.as_secs_f64();
@@ -38,28 +40,35 @@ pub(crate) fn ramp_vus(start: u32, stages: &[Stage], at: Duration) -> u32 {
 }
 
 /// Every change of a `ramping-vus` ramp: `(time after the start, VUs from then on)`, in
-/// order, consistent with [`ramp_vus`].
-pub(crate) fn ramp_steps(start: u32, stages: &[Stage]) -> Vec<(Duration, u32)> {
-    let mut steps = Vec::new();
-    let (mut from, mut stage_start) = (start, Duration::ZERO);
-    for stage in stages {
-        let diff = stage.target.abs_diff(from);
-        for i in 1..=diff {
-            // Rounded up to the nanosecond, so the step is never before the line crosses.
-            let nanos = stage.duration.as_nanos() * u128::from(i);
-            let into = nanos.div_ceil(u128::from(diff));
-            let at = stage_start + Duration::from_nanos(into as u64);
-            let vus = if stage.target >= from {
-                from + i
-            } else {
-                from - i
-            };
-            steps.push((at, vus));
-        }
-        from = stage.target;
-        stage_start += stage.duration;
-    }
-    steps
+/// order, consistent with [`ramp_vus`]. Computed as it is consumed: a plan of thousands of
+/// stages costs no memory up front.
+pub(crate) fn ramp_steps(
+    start: u32,
+    stages: &[Stage],
+) -> impl Iterator<Item = (Duration, u32)> + Send + '_ {
+    stages
+        .iter()
+        .scan((start, Duration::ZERO), |(from, stage_start), stage| {
+            let at = (*from, *stage_start, stage);
+            *from = stage.target;
+            *stage_start = stage_start.saturating_add(stage.duration);
+            Some(at)
+        })
+        .flat_map(|(from, stage_start, stage)| {
+            let diff = stage.target.abs_diff(from);
+            (1..=diff).map(move |i| {
+                // Rounded up to the nanosecond, so the step is never before the line crosses.
+                let nanos = stage.duration.as_nanos() * u128::from(i);
+                let into = nanos.div_ceil(u128::from(diff));
+                let at = stage_start.saturating_add(Duration::from_nanos(into as u64));
+                let vus = if stage.target >= from {
+                    from + i
+                } else {
+                    from - i
+                };
+                (at, vus)
+            })
+        })
 }
 
 /// Reads stages written `30s:100,1m:100,10s:0` (duration:target, comma-separated).
@@ -162,9 +171,9 @@ impl Iterator for Arrivals {
         } else {
             2.0 * c / (b + (b * b + 4.0 * a * c).max(0.0).sqrt())
         };
-        Some(Duration::from_secs_f64(
-            segment.start + t.clamp(0.0, segment.length),
-        ))
+        // Whatever rates a plan holds, a start is a duration, never a panic.
+        let at = segment.start + t.clamp(0.0, segment.length);
+        Some(Duration::try_from_secs_f64(at).unwrap_or(Duration::MAX))
     }
 }
 
@@ -230,7 +239,7 @@ mod tests {
     #[test]
     fn ramp_steps_agree_with_the_planned_vus() {
         let stages = [stage(1000, 4), stage(500, 4), stage(2000, 1)];
-        let steps = ramp_steps(0, &stages);
+        let steps: Vec<_> = ramp_steps(0, &stages).collect();
         assert_eq!(steps.len(), 7);
         for (at, vus) in &steps {
             assert_eq!(ramp_vus(0, &stages, *at), *vus, "at {at:?}");

@@ -1,7 +1,7 @@
 //! Loading a scenario: recognise, validate against our world, compile (or reuse the cache),
 //! resolve imports once, and read the scenario's options.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -16,6 +16,12 @@ use super::host::ALLOWED_WASI;
 use super::instance::Instance;
 use super::state::{Identity, InstanceState, RunContext};
 use crate::config::PlanDocument;
+
+/// One load, shared by the callers that asked for the same bytes at once.
+type Flight = tokio::sync::OnceCell<Result<Scenario, LoadError>>;
+
+/// Loads in progress, by hash.
+pub(crate) type Flights = std::collections::HashMap<String, Weak<Flight>>;
 
 /// Why a file cannot be used as a scenario. Each message says what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -216,6 +222,35 @@ impl Engine {
         let core_module = kind_of(bytes)?;
         check_shape(bytes, &self.inner.options.load_limits)?;
         let hash = format!("{:x}", Sha256::digest(bytes));
+        let flight = self.flight(&hash);
+        flight
+            .get_or_init(|| self.compile_and_read(bytes, hash.clone(), core_module))
+            .await
+            .clone()
+    }
+
+    /// The load of `hash` in progress, or a new one.
+    fn flight(&self, hash: &str) -> Arc<Flight> {
+        let mut flights = self
+            .inner
+            .loading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(flight) = flights.get(hash).and_then(Weak::upgrade) {
+            return flight;
+        }
+        flights.retain(|_, flight| flight.strong_count() > 0);
+        let flight = Arc::new(Flight::new());
+        flights.insert(hash.to_owned(), Arc::downgrade(&flight));
+        flight
+    }
+
+    async fn compile_and_read(
+        &self,
+        bytes: &[u8],
+        hash: String,
+        core_module: bool,
+    ) -> Result<Scenario, LoadError> {
         let component = {
             let engine = self.clone();
             let bytes = bytes.to_vec();

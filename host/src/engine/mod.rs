@@ -38,6 +38,9 @@ struct Inner {
     wasmtime: wasmtime::Engine,
     linker: Linker<InstanceState>,
     options: EngineOptions,
+    /// Loads in progress by hash: callers loading the same bytes at once share one
+    /// compilation (single flight). Held weakly: done loads leave nothing behind.
+    loading: std::sync::Mutex<component::Flights>,
 }
 
 impl Engine {
@@ -65,6 +68,7 @@ impl Engine {
                 wasmtime,
                 linker,
                 options,
+                loading: std::sync::Mutex::default(),
             }),
         })
     }

@@ -111,7 +111,7 @@ pub(crate) async fn run(
         spawn_every: run
             .plan
             .spawn_rate
-            .map(|rate| Duration::from_secs_f64(1.0 / rate)),
+            .map(|rate| Duration::try_from_secs_f64(1.0 / rate).unwrap_or_default()),
         next_spawn: Instant::now(),
     };
     loop {

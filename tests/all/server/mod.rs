@@ -2,6 +2,7 @@
 //! child process, a demo target beside it, and a small blocking client.
 
 mod durability;
+mod hardening;
 mod lifecycle;
 mod tenants;
 mod tls;
