@@ -269,3 +269,36 @@ fn memory_stays_bounded_while_a_guest_invents_100_000_names() {
     );
     assert!(target.requests().len() >= 34_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_forms_of_private_ipv4_addresses_are_denied() {
+    let target = Recorder::start().await;
+    let port = target
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    // Loopback and the metadata address, each as IPv6 forms that carry them.
+    let urls: Vec<String> = [
+        "[::ffff:127.0.0.1]",
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[64:ff9b:1::a9fe:a9fe]",
+        "[2002:7f00:1::1]",
+        "[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+    ]
+    .iter()
+    .map(|host| format!("http://{host}:{port}/ok"))
+    .collect();
+    let plan = r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 1,
+        "iterations": 1, "exec": "hostile"}}, "egress": {"denyPrivate": true}}"#;
+    let params = [("mode", "urls"), ("urls", &urls.join(","))];
+    let report = crate::run(guests::HOSTILE, plan, &target.url(), &params).await;
+    let errors = &report.snapshot.errors;
+    for url in &urls {
+        let denied = errors.iter().any(|e| &e.name == url && e.kind == "denied");
+        assert!(denied, "{url}: {errors:?}");
+    }
+    assert_eq!(target.requests().len(), 0);
+}

@@ -8,7 +8,8 @@
 //! `hang` (sleep for an hour), `names` (a new request name, check and metric per iteration),
 //! `long_names` (8 MiB names), `spoof` (custom metrics named `http_reqs` and `checks`),
 //! `snapshot_loop` and `sleep0_loop` (host calls in an endless loop), `headers` (10 000
-//! header fields, then a 1 MiB one).
+//! header fields, then a 1 MiB one), `urls` (one request to each URL of the `urls`
+//! parameter).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -124,6 +125,14 @@ impl Hostile {
                     .header("x-big", "v".repeat(1 << 20));
                 let refused = big.send().err().map(|e| e.kind_name());
                 check(&format!("1 MiB header: {refused:?}"), true);
+                Ok(())
+            }
+            Some("urls") => {
+                // One request to each URL of `urls` (comma-separated), each its own row.
+                let urls = vu::param("urls").unwrap_or_default();
+                for url in urls.split(',').filter(|u| !u.is_empty()) {
+                    let _ = get(url).name(url).send();
+                }
                 Ok(())
             }
             Some("hang") => {
