@@ -19,8 +19,8 @@ mod threshold;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use document::{Governed, Overrides, PlanDocument, ScenarioDocument};
-pub use duration::{format_duration, parse_duration};
+pub use document::{Governed, MAX_PLAN_BYTES, Overrides, PlanDocument, ScenarioDocument};
+pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{Executor, Stage};
 pub use limits::Limits;
 pub use schedule::{Arrivals, parse_stages};
