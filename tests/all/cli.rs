@@ -25,18 +25,36 @@ pub(crate) fn host() -> &'static PathBuf {
     })
 }
 
-fn host_run(args: &[&str]) -> Output {
-    Command::new(host())
-        .args(args)
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
-        .output()
-        .expect("run host")
+/// `program` with the tests' component cache in its environment.
+fn with_cache(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    command.env(
+        "LOADWRIGHT_CACHE_DIR",
+        std::env::temp_dir().join("loadwright-test-cache"),
+    );
+    command
 }
 
-fn text(bytes: &[u8]) -> String {
+/// `host` with the tests' component cache.
+pub(crate) fn host_command() -> Command {
+    with_cache(host())
+}
+
+/// `bash -c SCRIPT` with the tests' component cache, for a `host` that needs a shell
+/// around it (`ulimit`, `times`).
+pub(crate) fn bash(script: &str) -> Command {
+    let mut command = with_cache("bash");
+    command.args(["-c", script]);
+    command
+}
+
+/// Runs `host ARGS` to its end.
+pub(crate) fn host_run(args: &[&str]) -> Output {
+    host_command().args(args).output().expect("run host")
+}
+
+/// Output bytes as text.
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -1,27 +1,10 @@
 //! `host run`'s TLS and connection flags, as a person types them: files read and checked at
 //! start, `--insecure` loud, the open-file limit raised.
 
-use std::process::Command;
-
 use loadwright_tests::guests;
 use loadwright_tests::tls::{Pki, Serve, TlsTarget};
 
-use crate::cli::host;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn host_run(args: &[&str]) -> std::process::Output {
-    Command::new(host())
-        .args(args)
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
-        .output()
-        .expect("run host")
-}
+use crate::cli::{bash, host, host_run, text};
 
 #[test]
 fn bad_certificate_and_key_files_are_named_before_the_run_starts() {
@@ -99,14 +82,7 @@ fn the_open_file_limit_is_raised_for_the_planned_vus() {
         host().display(),
         guests::HELLO
     );
-    let out = Command::new("bash")
-        .args(["-c", &script])
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
-        .output()
-        .expect("run bash");
+    let out = bash(&script).output().expect("run bash");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(

@@ -146,14 +146,7 @@ fn host_cpu_seconds(args: &str) -> f64 {
         "{} {args} >/dev/null 2>&1; times",
         crate::cli::host().display()
     );
-    let out = std::process::Command::new("bash")
-        .args(["-c", &script])
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
-        .output()
-        .expect("run bash");
+    let out = crate::cli::bash(&script).output().expect("run bash");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     // The second line is the children's: `0m1.234s 0m0.056s`.
     let children = text.lines().nth(1).unwrap_or_default().to_owned();
@@ -200,12 +193,8 @@ fn a_host_call_loop_costs_at_most_twice_its_cpu_budget() {
 /// Runs `host ARGS` and returns its peak resident memory in KiB (`VmHWM`, read while it
 /// runs) and whether it succeeded.
 fn host_peak_kib(args: &[&str]) -> (u64, bool) {
-    let mut child = std::process::Command::new(crate::cli::host())
+    let mut child = crate::cli::host_command()
         .args(args)
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -2,28 +2,13 @@
 //! line and the plan file allow, never widen it. And a component whose defaults are not a
 //! plan is refused at load, by `inspect` too.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 use serde_json::Value;
 
-use crate::cli::host;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn host_run(args: &[&str]) -> Output {
-    Command::new(host())
-        .args(args)
-        .env(
-            "LOADWRIGHT_CACHE_DIR",
-            std::env::temp_dir().join("loadwright-test-cache"),
-        )
-        .output()
-        .expect("run host")
-}
+use crate::cli::{host_run, text};
 
 /// Runs the widening guest against a local target with `flags`; returns the output, the
 /// JSON summary and the requests the target saw.

@@ -69,10 +69,8 @@ pub(crate) fn raise(needed: u64) -> Raised {
         let mut raised = limit;
         raised.current = Some(target);
         if setrlimit(Resource::Nofile, raised).is_err() {
+            // The soft limit stays where it was: as short as a hard limit at that value.
             return Raised::Short { hard: soft, needed };
-        }
-        if target == soft {
-            return Raised::Short { hard, needed };
         }
         decision
     }

@@ -122,8 +122,9 @@ impl Client {
         }
     }
 
-    /// Sends `requests` concurrently, each on its own connection, and returns the results in
-    /// order. Cookies set by any response are kept in `session`.
+    /// Sends `requests` concurrently and returns the results in order: HTTP/1.1 requests each
+    /// on a connection of its own, HTTP/2 ones on the VU's connection together. Cookies set by
+    /// any response are kept in `session`.
     pub async fn batch(
         &self,
         session: &mut Session,
