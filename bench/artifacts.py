@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOST = ROOT / "target/release/host"
 HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
+# oha, the reference load generator in Rust, installed by bench/run.sh.
+OHA = ROOT / "bench/.tools/bin/oha"
 
 
 def require_built():

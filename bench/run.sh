@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks `host run` against wrk, both driving the same local target, each load generator
-# pinned to its own core. Installs what it needs (wrk, nginx, openssl from Debian's packages),
-# builds the release host and the examples, then runs bench/compare.py with the arguments:
-#   bench/run.sh                                   keep-alive GET loop, the demo target
-#   bench/run.sh --target nginx                    the same against nginx
+# Benchmarks `host run` against wrk and oha, all driving the same local target, each load
+# generator pinned to its own core. Installs what it needs (wrk, nginx, openssl from Debian's
+# packages; oha from crates.io into bench/.tools), builds the release host and the examples,
+# then runs bench/compare.py with the arguments:
+#   bench/run.sh                                   keep-alive GET loop: nginx and the demo
+#                                                  target, 64 and 1000 connections
+#   bench/run.sh --targets nginx --connections 64  one target, one connection count
 #   bench/run.sh --tls                             HTTPS keep-alive (nginx)
 #   bench/run.sh --tls --new-connections           TLS handshakes per CPU-second
 #   bench/run.sh --tls --new-connections --no-resumption
-# and --duration SECONDS, --connections N, --rounds N.
+# and --duration SECONDS, --rounds N, --tools wrk,oha,loadwright.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,10 @@ if ((${#missing[@]})); then
   echo "installing ${missing[*]} (the reference load generator and target)..."
   apt-get install -y "${missing[@]}" >/dev/null 2>&1 \
     || { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
+fi
+if [[ ! -x bench/.tools/bin/oha ]]; then
+  echo "installing oha into bench/.tools (a few minutes, once)..."
+  cargo install oha --locked --quiet --root bench/.tools
 fi
 cargo build --release --quiet -p loadwright-host
 (cd guest-examples && cargo build --release --quiet --target wasm32-wasip2 --target-dir ../target/wasm)

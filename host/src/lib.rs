@@ -23,6 +23,8 @@
 //! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON
 //!   summary, Locust CSV, NDJSON).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
+//! - [`timer`]: one reusable timer for a sequence of bounded waits (a VU's requests, an
+//!   instance's calls), instead of a timer registered and removed per wait.
 //!
 //! Imports point down: `cli` → `api` → `run`/`store` → `vu`/`engine`/`stats` → `http`.
 
@@ -37,4 +39,5 @@ pub mod run;
 pub mod runlog;
 pub mod stats;
 pub mod store;
+pub mod timer;
 pub mod vu;

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use loadwright_host::cli::{self, Cli, Exit};
 
+/// jemalloc rather than glibc's malloc: see `bench/README.md` ("Allocator").
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_tracing();

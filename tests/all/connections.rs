@@ -162,6 +162,63 @@ async fn phases_add_up_and_sending_is_small_on_loopback() {
     assert_eq!(handshakes, 3);
 }
 
+/// The client's own HTTP/1.1 path and hyper's (HTTP/2) against the same server: the same
+/// requests counted, the same statuses, phases that add up to each response's duration,
+/// and the server's 20 ms in `waiting` on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_own_http1_path_and_hypers_http2_path_agree() {
+    let pki = Pki::new();
+    let serve = Serve {
+        http2: true,
+        ..Serve::default()
+    };
+    let target = TlsTarget::start(&pki, serve).await;
+    let own = json!({"http": {"http2": false}});
+    let paths = [
+        (
+            "HTTP/1.1",
+            fetch(&target, &plan(&pki, 2, 5, own), "/slow", &[]).await,
+        ),
+        (
+            "HTTP/2",
+            fetch(&target, &plan(&pki, 2, 5, json!({})), "/slow", &[]).await,
+        ),
+    ];
+    let slow = SLOW_MS as f64;
+    for (protocol, report) in &paths {
+        let snapshot = &report.snapshot;
+        let checks = &snapshot.checks;
+        let fetches = snapshot.requests.iter().find(|r| r.name == "fetch");
+        let fetches = fetches.expect("the fetch row");
+        assert_eq!((fetches.count, fetches.failures), (10, 0), "{protocol}");
+        assert_eq!(seen(report, "status=200"), 10, "{protocol}: {checks:?}");
+        assert_eq!(seen(report, "phases add up"), 10, "{protocol}: {checks:?}");
+        assert_eq!(
+            seen(report, &format!("protocol={protocol}")),
+            10,
+            "{checks:?}"
+        );
+        // Every response, the hooks' included, came over the protocol.
+        let all = snapshot.total.count;
+        assert_eq!(snapshot.connections.protocols.get(*protocol), Some(&all));
+        let phases = &snapshot.http_phases;
+        assert!(
+            phases.waiting.p50 >= slow,
+            "{protocol}: {:?}",
+            phases.waiting
+        );
+        assert!(phases.sending.p50 < 1.0, "{protocol}: {:?}", phases.sending);
+        let duration = &snapshot.total.duration;
+        // `http_req_duration` is sending + waiting + receiving; each is kept in whole
+        // microseconds, so the means differ by rounding only.
+        let sum = phases.sending.mean + phases.waiting.mean + phases.receiving.mean;
+        assert!(
+            (duration.mean - sum).abs() < 0.01,
+            "{protocol}: duration {duration:?}, phases sum to {sum}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_egress_policy_holds_for_https_and_resolve_reaches_a_name_without_dns() {
     let pki = Pki::new();

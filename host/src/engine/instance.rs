@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use tokio::time::timeout;
 use wasmtime::Store;
 
 use super::bindings::World;
@@ -13,6 +12,7 @@ use super::sandbox::{CpuSpent, TrapKind, metered};
 use super::state::InstanceState;
 use crate::config::format_duration;
 use crate::stats::Snapshot;
+use crate::timer::{Expired, Timer};
 
 /// A guest call that did not return: a trap (panic, unreachable, a limit), a timeout, or an
 /// instantiation failure. The instance must be thrown away.
@@ -62,6 +62,8 @@ pub struct Instance {
     store: Store<InstanceState>,
     world: World,
     timeouts: Timeouts,
+    /// The timer every call's time limit runs on.
+    timer: Timer,
 }
 
 impl Instance {
@@ -82,23 +84,28 @@ impl Instance {
             store,
             world,
             timeouts,
+            timer: Timer::new(),
         })
     }
 
-    /// The guest for one call, with a fresh CPU budget and the epoch deadline re-armed: the
+    /// The guest for one call, with a fresh CPU budget and the epoch deadline re-armed (the
     /// deadline is absolute, so without this every call after a wait would start by
-    /// yielding once for nothing.
-    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>) {
+    /// yielding once for nothing), and the timer for the call's time limit.
+    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>, &mut Timer) {
         self.store.set_epoch_deadline(1);
         self.store.data_mut().limiter.start_call();
-        (self.world.loadwright_scenario_guest(), &mut self.store)
+        (
+            self.world.loadwright_scenario_guest(),
+            &mut self.store,
+            &mut self.timer,
+        )
     }
 
     /// The outcome of a call that ran under `limit` (a timeout of kind `timeout`) and the
     /// CPU budget: a trap says which limit it hit, if any.
     fn settle<R>(
         &self,
-        outcome: Result<Result<wasmtime::Result<R>, CpuSpent>, tokio::time::error::Elapsed>,
+        outcome: Result<Result<wasmtime::Result<R>, CpuSpent>, Expired>,
         timeout: TrapKind,
         limit: Duration,
     ) -> Result<R, Trap> {
@@ -140,24 +147,30 @@ impl Instance {
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_options(store))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_options(store)))
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
         let (limit, cpu) = (self.timeouts.iteration, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_run_task(store, task))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_run_task(store, task)))
+            .await;
         self.settle(outcome, TrapKind::IterationTimeout, limit)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_on_test_start(store))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_on_test_start(store)))
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
@@ -165,28 +178,33 @@ impl Instance {
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(
-            limit,
-            metered(cpu, guest.call_on_test_stop(store, &snapshot)),
-        )
-        .await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(
+                limit,
+                metered(cpu, guest.call_on_test_stop(store, &snapshot)),
+            )
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_on_vu_start(store))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_on_vu_start(store)))
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_on_vu_stop(store))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_on_vu_stop(store)))
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
@@ -194,8 +212,10 @@ impl Instance {
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store) = self.guest();
-        let outcome = timeout(limit, metered(cpu, guest.call_on_stats(store, &snapshot))).await;
+        let (guest, store, timer) = self.guest();
+        let outcome = timer
+            .within(limit, metered(cpu, guest.call_on_stats(store, &snapshot)))
+            .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 }

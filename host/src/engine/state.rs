@@ -43,9 +43,9 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// A recorder for instance `vu`, in this context's scope.
-    pub fn recorder(&self, vu: u32) -> Recorder {
-        self.collector.recorder(vu, self.scope.clone())
+    /// A recorder in this context's scope.
+    pub fn recorder(&self) -> Recorder {
+        self.collector.recorder(self.scope.clone())
     }
 }
 
@@ -138,7 +138,7 @@ impl InstanceState {
     /// Fresh state for the instance `identity` of the run `context`.
     pub fn new(context: &RunContext, identity: Identity) -> Self {
         let vu = identity.vu;
-        let recorder = context.recorder(vu);
+        let recorder = context.recorder();
         // No arguments, environment, preopened directories or sockets: only stdio, clocks
         // and randomness for the guest's standard library.
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()

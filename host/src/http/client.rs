@@ -20,6 +20,7 @@ use super::pool::{ConnectionPolicy, SharedPool};
 use super::request::{Protocol, Request, Response, Timings, TlsInfo};
 use super::session::Session;
 use super::tls::TlsSettings;
+use crate::timer::Expired;
 
 /// Settings of a run's client.
 #[derive(Debug, Clone)]
@@ -113,9 +114,14 @@ impl Client {
         request: Request,
     ) -> Result<Response, HttpError> {
         let timeout = request.timeout;
-        match tokio::time::timeout(timeout, self.follow(session, request)).await {
+        // Taken out while the request borrows the session; a request cut short drops it, and
+        // the next one makes another.
+        let mut timer = std::mem::take(&mut session.timer);
+        let result = timer.within(timeout, self.follow(session, request)).await;
+        session.timer = timer;
+        match result {
             Ok(result) => result,
-            Err(_) => Err(HttpError::new(
+            Err(Expired) => Err(HttpError::new(
                 ErrorKind::Timeout,
                 format!("no complete response within {timeout:?}"),
             )),
@@ -235,7 +241,7 @@ impl Client {
     /// One exchange, on a connection the policy allows: a kept-alive one the server closed
     /// meanwhile is retried once on a fresh connection, as browsers do.
     async fn exchange(&self, session: &mut Session, request: &Request) -> Result<Hop, HttpError> {
-        let origin = Origin::of(&request.url)?;
+        let origin = session.origin(&request.url)?;
         let cookie = session.cookies.header_for(&origin.host);
         let waited = Instant::now();
         let _slot = match &self.shared {
@@ -309,14 +315,11 @@ impl Client {
         let answer = match &mut conn.link {
             Link::H1(h1) => {
                 let url = &request.url;
-                let host = match url.port() {
-                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                    None => url.host_str().unwrap_or_default().to_owned(),
-                };
                 let head = Head {
                     method: request.method.as_str(),
                     target: &url[url::Position::BeforePath..url::Position::AfterQuery],
-                    host: &host,
+                    // Host and port as the URL has them (no default port, IPv6 bracketed).
+                    host: &url[url::Position::BeforeHost..url::Position::AfterPort],
                     headers: &request.headers,
                     user_agent: self.user_agent.as_bytes(),
                     cookie,
@@ -384,17 +387,20 @@ fn coding(headers: &[(String, String)]) -> Option<Coding> {
 
 impl Origin {
     pub(crate) fn of(url: &Url) -> Result<Self, HttpError> {
-        let scheme = url.scheme();
-        if scheme != "http" && scheme != "https" {
-            return Err(HttpError::new(
-                ErrorKind::InvalidRequest,
-                format!("{url}: only http:// and https:// URLs can be requested"),
-            ));
-        }
-        let host = match url.host() {
-            Some(Host::Domain(domain)) => domain.to_owned(),
-            Some(Host::Ipv4(ip)) => ip.to_string(),
-            Some(Host::Ipv6(ip)) => ip.to_string(),
+        let scheme = match url.scheme() {
+            "http" => "http",
+            "https" => "https",
+            _ => {
+                return Err(HttpError::new(
+                    ErrorKind::InvalidRequest,
+                    format!("{url}: only http:// and https:// URLs can be requested"),
+                ));
+            }
+        };
+        let host: Arc<str> = match url.host() {
+            Some(Host::Domain(domain)) => domain.into(),
+            Some(Host::Ipv4(ip)) => ip.to_string().into(),
+            Some(Host::Ipv6(ip)) => ip.to_string().into(),
             None => {
                 return Err(HttpError::new(
                     ErrorKind::InvalidRequest,
@@ -403,11 +409,7 @@ impl Origin {
             }
         };
         let port = url.port_or_known_default().unwrap_or(80);
-        Ok(Self {
-            scheme: scheme.to_owned(),
-            host,
-            port,
-        })
+        Ok(Self { scheme, host, port })
     }
 }
 

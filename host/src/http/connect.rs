@@ -98,7 +98,7 @@ impl Connector {
     /// before it is looked up; one forbidden answer refuses the name).
     async fn resolve(&self, origin: &Origin) -> Result<Vec<SocketAddr>, HttpError> {
         let denied = |message: String| HttpError::new(ErrorKind::Denied, message);
-        let (host, port) = (origin.host.as_str(), origin.port);
+        let (host, port) = (&*origin.host, origin.port);
         let egress = &self.options.egress;
         egress.check_name(host, port).map_err(denied)?;
         let addrs = self.resolver.lookup(host, port).await?;
@@ -137,7 +137,7 @@ impl Connector {
         origin: &Origin,
         io: MeteredIo,
     ) -> Result<(Stream, TlsInfo, bool), HttpError> {
-        let host = origin.host.as_str();
+        let host = &*origin.host;
         let name = ServerName::try_from(host.to_owned()).map_err(|err| {
             HttpError::new(
                 ErrorKind::InvalidRequest,

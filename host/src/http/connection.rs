@@ -1,6 +1,6 @@
 //! Connections the client opens itself, and pools of kept-alive ones.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::h1::H1;
@@ -11,11 +11,13 @@ use super::stream::Meter;
 /// Most idle HTTP/1.1 connections a pool keeps per origin; more are closed when returned.
 const MAX_IDLE_PER_ORIGIN: usize = 64;
 
-/// Where a connection goes: scheme, host and port.
+/// Where a connection goes: scheme, host and port. Cloning it is a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Origin {
-    pub scheme: String,
-    pub host: String,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// A domain (lower case), an IPv4 address, or an IPv6 address without brackets.
+    pub host: Arc<str>,
     pub port: u16,
 }
 

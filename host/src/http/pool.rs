@@ -67,7 +67,7 @@ impl std::str::FromStr for ConnectionPolicy {
 pub(crate) struct SharedPool {
     idle: Mutex<Connections>,
     cap: usize,
-    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    slots: Mutex<HashMap<Arc<str>, Arc<Semaphore>>>,
 }
 
 impl fmt::Debug for SharedPool {

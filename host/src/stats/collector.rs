@@ -1,7 +1,7 @@
 //! The run's stats hub: shards VUs record into, aggregates, the time series.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,9 +20,19 @@ use super::trend::Trend;
 use crate::config::Threshold;
 use crate::http::{Protocol, TlsVersion};
 
-/// Shards per collector: enough that VUs on different worker threads rarely meet on one
-/// lock, few enough that draining them stays cheap.
+/// Shards per collector: one per worker thread (threads past this many share), so a sample
+/// is recorded into memory its own thread keeps warm, behind a lock only the drain contends.
 const SHARDS: usize = 16;
+
+/// The shard of the calling thread: threads are numbered as they first record, and keep
+/// their number for every collector.
+fn thread_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|shard| *shard)
+}
 
 /// Collects a run's samples and serves snapshots and intervals.
 #[derive(Debug)]
@@ -187,11 +197,11 @@ impl Collector {
         out
     }
 
-    /// A recorder for the VU numbered `vu`, whose samples carry `scope`'s tags.
-    pub fn recorder(self: &Arc<Self>, vu: u32, scope: Arc<Scope>) -> Recorder {
+    /// A recorder whose samples carry `scope`'s tags. It records into the shard of the
+    /// thread it runs on.
+    pub fn recorder(self: &Arc<Self>, scope: Arc<Scope>) -> Recorder {
         Recorder {
             collector: self.clone(),
-            shard: vu as usize % SHARDS,
             scope,
         }
     }
@@ -446,7 +456,6 @@ impl Collector {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     collector: Arc<Collector>,
-    shard: usize,
     scope: Arc<Scope>,
 }
 
@@ -454,7 +463,7 @@ impl Recorder {
     fn with<R>(&self, f: impl FnOnce(&mut Metrics, &Scope, &SubMetrics, &Names) -> R) -> R {
         let collector = &self.collector;
         f(
-            &mut lock(&collector.shards[self.shard]),
+            &mut lock(&collector.shards[thread_shard()]),
             &self.scope,
             &collector.subs,
             &collector.names,
@@ -575,7 +584,7 @@ mod tests {
     fn snapshot_sees_every_shard_and_interval_resets() {
         let collector = Collector::new();
         for vu in 0..40 {
-            let recorder = collector.recorder(vu, scope("s"));
+            let recorder = collector.recorder(scope("s"));
             recorder.request(&sample("/a", 10, None));
             recorder.request(&sample("/b", 20, (vu % 4 == 0).then_some("status-500")));
             recorder.check("ok", vu % 2 == 0, &[]);
@@ -594,7 +603,7 @@ mod tests {
         let interval = collector.close_interval();
         assert_eq!(interval.requests, 80);
         collector
-            .recorder(1, scope("s"))
+            .recorder(scope("s"))
             .request(&sample("/a", 5, None));
         let interval = collector.close_interval();
         assert_eq!(interval.requests, 1);
@@ -607,8 +616,8 @@ mod tests {
     fn custom_metrics_aggregate_by_kind() {
         let collector = Collector::new();
         let (a, b) = (
-            collector.recorder(0, scope("s")),
-            collector.recorder(1, scope("s")),
+            collector.recorder(scope("s")),
+            collector.recorder(scope("s")),
         );
         assert_eq!(
             a.custom("items", CustomKind::Counter, 2.0, &[]),
@@ -649,9 +658,7 @@ mod tests {
             checks: 2,
         };
         let collector = Collector::with_thresholds(Vec::new(), false, caps);
-        let recorders: Vec<Recorder> = (0..4)
-            .map(|vu| collector.recorder(vu, scope("s")))
-            .collect();
+        let recorders: Vec<Recorder> = (0..4).map(|_| collector.recorder(scope("s"))).collect();
         let paths: Vec<String> = (0..100).map(|i| format!("/items/{i}")).collect();
         for (i, path) in paths.iter().enumerate() {
             let recorder = &recorders[i % 4];
@@ -701,7 +708,7 @@ mod tests {
         marks: &[u64],
     ) -> Vec<(usize, usize)> {
         let collector = Collector::new();
-        let recorder = collector.recorder(1, scope("s"));
+        let recorder = collector.recorder(scope("s"));
         let names = ["/a", "/b", "/c", "/d"];
         let mut footprints = Vec::new();
         for interval in 0..intervals {
@@ -757,8 +764,8 @@ mod tests {
         ]
         .map(|(m, e)| Threshold::new(m, e).unwrap_or_else(|err| panic!("{err}")));
         let collector = Collector::with_thresholds(thresholds.to_vec(), false, NameCaps::default());
-        let fast = collector.recorder(1, scope("fast"));
-        let slow = collector.recorder(2, scope("slow"));
+        let fast = collector.recorder(scope("fast"));
+        let slow = collector.recorder(scope("slow"));
         for _ in 0..10 {
             fast.request(&sample("/a", 10, None));
         }

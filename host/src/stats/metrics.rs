@@ -1,7 +1,7 @@
 //! What VUs record: request rows, errors, iterations, checks and custom metrics. One
 //! [`Metrics`] is a shard, an interval or the whole run; they merge losslessly.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
 use super::names::{Names, OVERFLOW, OVERFLOW_METHOD, bounded};

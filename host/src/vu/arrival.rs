@@ -101,7 +101,7 @@ pub(crate) async fn run(
 
     let began = run.clock.now();
     let _ = begin.send(began);
-    let dropped = run.context.recorder(0);
+    let dropped = run.context.recorder();
     let (due, mut starts) = mpsc::channel(1024);
     if let Some(arrivals) = executor.arrivals() {
         let clock = run.clock.clone();

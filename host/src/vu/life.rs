@@ -93,7 +93,7 @@ pub(crate) async fn vu_life(
     mut feed: Feed,
     phase: watch::Receiver<Phase>,
 ) -> Exit {
-    let recorder = run.context.recorder(id);
+    let recorder = run.context.recorder();
     let in_flight = InFlight {
         born: Instant::now(),
         started: AtomicU64::new(0),

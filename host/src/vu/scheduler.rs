@@ -126,7 +126,7 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
     if expired.load(Ordering::Relaxed) {
         let unstarted = run.gate.unstarted(run.plan.executor.planned_iterations());
         if unstarted > 0 {
-            run.context.recorder(0).dropped_iterations(unstarted);
+            run.context.recorder().dropped_iterations(unstarted);
         }
     }
 }
