@@ -243,12 +243,15 @@ impl Client {
     async fn exchange(&self, session: &mut Session, request: &Request) -> Result<Hop, HttpError> {
         let origin = session.origin(&request.url)?;
         let cookie = session.cookies.header_for(&origin.host);
-        let waited = Instant::now();
-        let _slot = match &self.shared {
-            Some(pool) => pool.slot(&origin).await?,
-            None => None,
+        // Only the shared pool makes a request wait for a connection; a VU's own never does.
+        let (_slot, blocked) = match &self.shared {
+            Some(pool) => {
+                let waited = Instant::now();
+                let slot = pool.slot(&origin).await?;
+                (slot, waited.elapsed())
+            }
+            None => (None, Duration::ZERO),
         };
-        let blocked = waited.elapsed();
         let mut pooled = self.checkout(session, &origin);
         loop {
             let reused = pooled.is_some();

@@ -452,7 +452,8 @@ impl Collector {
     }
 }
 
-/// A VU's handle for recording samples into its shard of the run's collector.
+/// A VU's handle for recording samples into the run's collector, in the shard of the thread
+/// it records on.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     collector: Arc<Collector>,
@@ -583,12 +584,30 @@ mod tests {
     #[test]
     fn snapshot_sees_every_shard_and_interval_resets() {
         let collector = Collector::new();
-        for vu in 0..40 {
-            let recorder = collector.recorder(scope("s"));
-            recorder.request(&sample("/a", 10, None));
-            recorder.request(&sample("/b", 20, (vu % 4 == 0).then_some("status-500")));
-            recorder.check("ok", vu % 2 == 0, &[]);
-        }
+        // Forty VUs on four threads: four shards (or fewer, shared) to merge.
+        std::thread::scope(|threads| {
+            for thread in 0..4 {
+                let collector = &collector;
+                threads.spawn(move || {
+                    for vu in (0..40).filter(|vu| vu % 4 == thread) {
+                        record_one_vu(collector, vu);
+                    }
+                });
+            }
+        });
+        check_snapshot_and_intervals(&collector);
+    }
+
+    /// What one VU of [`snapshot_sees_every_shard_and_interval_resets`] records.
+    fn record_one_vu(collector: &Arc<Collector>, vu: i32) {
+        let recorder = collector.recorder(scope("s"));
+        recorder.request(&sample("/a", 10, None));
+        recorder.request(&sample("/b", 20, (vu % 4 == 0).then_some("status-500")));
+        recorder.check("ok", vu % 2 == 0, &[]);
+    }
+
+    /// The totals, rows, errors, checks and intervals of forty VUs' samples.
+    fn check_snapshot_and_intervals(collector: &Arc<Collector>) {
         let snap = collector.snapshot();
         assert_eq!(snap.total.count, 80);
         assert_eq!(snap.total.failures, 10);
