@@ -19,7 +19,6 @@ changes the machine itself (about 7 900 VUs fit a stock machine).
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys

@@ -58,6 +58,16 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A plan file called `name` holding `contents`, in a temporary directory that lives as long
+/// as the returned guard; the path as `--plan` takes it.
+pub(crate) fn plan_file(name: &str, contents: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).expect("write plan");
+    let path = path.to_str().expect("utf-8 path").to_owned();
+    (dir, path)
+}
+
 #[test]
 fn run_against_the_demo_target_prints_a_summary() {
     let out = host_run(&[
@@ -334,10 +344,8 @@ fn the_json_summary_validates_against_its_schema() {
 
 #[test]
 fn a_plan_file_is_laid_over_the_defaults_and_printed_resolved() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let plan = dir.path().join("plan.toml");
-    std::fs::write(
-        &plan,
+    let (_dir, plan) = plan_file(
+        "plan.toml",
         r#"
 [scenarios.browse]
 executor = "ramping-vus"
@@ -346,15 +354,8 @@ stages = [{ duration = "10s", target = 5 }, { duration = "5s", target = 0 }]
 [thresholds]
 "http_req_duration{name:/items}" = ["p(95)<300"]
 "#,
-    )
-    .expect("write plan");
-    let out = host_run(&[
-        "run",
-        guests::SHOP,
-        "--plan",
-        plan.to_str().expect("utf-8"),
-        "--print-plan",
-    ]);
+    );
+    let out = host_run(&["run", guests::SHOP, "--plan", &plan, "--print-plan"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed: serde_json::Value =
         serde_json::from_str(&text(&out.stdout)).expect("the plan as JSON");

@@ -9,6 +9,7 @@ use loadwright_host::stats::OVERFLOW;
 use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 
+use crate::cli::plan_file;
 use crate::start;
 
 /// Runs `iterations` of the hostile guest's `mode` on `vus` VUs with `limits`; returns the
@@ -164,18 +165,14 @@ fn host_cpu_seconds(args: &str) -> f64 {
 
 #[test]
 fn a_host_call_loop_costs_at_most_twice_its_cpu_budget() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let plan = dir.path().join("plan.json");
-    std::fs::write(
-        &plan,
+    let (_dir, plan) = plan_file(
+        "plan.json",
         r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 1, "iterations": 1,
             "exec": "hostile"}}, "limits": {"cpuPerCall": "1s", "iterationTimeout": "60s"}}"#,
-    )
-    .expect("plan");
+    );
     let common = format!(
-        "run {} --host http://127.0.0.1:9 --plan {} -q",
-        guests::HOSTILE,
-        plan.display()
+        "run {} --host http://127.0.0.1:9 --plan {plan} -q",
+        guests::HOSTILE
     );
     let baseline = host_cpu_seconds(&format!("{common} --param mode=healthy"));
     for mode in ["snapshot_loop", "sleep0_loop"] {

@@ -8,7 +8,7 @@ use loadwright_tests::guests;
 use loadwright_tests::target::Recorder;
 use serde_json::Value;
 
-use crate::cli::{host_run, text};
+use crate::cli::{host_run, plan_file, text};
 
 /// Runs the widening guest against a local target with `flags`; returns the output, the
 /// JSON summary and the requests the target saw.
@@ -60,16 +60,13 @@ fn a_components_egress_cannot_undo_the_operators() {
 
 #[test]
 fn a_components_limits_and_insecure_cannot_widen_the_operators() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let plan = dir.path().join("plan.json");
-    std::fs::write(
-        &plan,
+    let (_dir, plan) = plan_file(
+        "plan.json",
         r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 1, "iterations": 2,
             "exec": "spin"}}, "limits": {"cpuPerCall": "200ms"}}"#,
-    )
-    .expect("write plan");
+    );
     let started = std::time::Instant::now();
-    let (out, summary, _) = widening(&["--plan", plan.to_str().expect("utf-8 path")]);
+    let (out, summary, _) = widening(&["--plan", &plan]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // cpuPerCall 0s (none) from the component: ignored, the operator's 200ms holds.

@@ -142,7 +142,7 @@ impl Client {
         for (index, request) in requests.into_iter().enumerate() {
             let mut local = Session::new();
             local.cookies = session.cookies.fork();
-            if let Ok(origin) = Origin::of(&request.url)
+            if let Ok(origin) = session.origin(&request.url)
                 && let Some(conn) = session.connections.checkout(&origin)
             {
                 local.connections.checkin(origin, conn);
