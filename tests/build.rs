@@ -12,6 +12,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("HOOKS", "guest-examples", "hooks"),
     ("PROBE", "tests/guests", "probe"),
     ("OTHER_WORLD", "tests/guests", "other_world"),
+    ("OLD_CONTRACT", "tests/guests", "old_contract"),
     ("SOCKETS", "tests/guests", "sockets"),
     ("HOSTILE", "tests/guests", "hostile"),
     ("WIDENING", "tests/guests", "widening"),

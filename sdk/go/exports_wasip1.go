@@ -9,7 +9,7 @@ import "github.com/loadwright/loadwright/sdk/go/internal/abi"
 // abi.Enter and abi.Leave; results are laid out in the scratch arena for the host to read
 // after the return.
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#options
+//go:wasmexport loadwright:scenario/guest@0.2.0#options
 func exportOptions() uint32 {
 	abi.Enter()
 	list, doc := options()
@@ -25,7 +25,7 @@ func unitResult(err error) uint32 {
 	return abi.PutResult(mem, nil, nil)
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#run-task
+//go:wasmexport loadwright:scenario/guest@0.2.0#run-task
 func exportRunTask(index uint32) uint32 {
 	abi.Enter()
 	err := runTask(index)
@@ -33,7 +33,7 @@ func exportRunTask(index uint32) uint32 {
 	return unitResult(err)
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#on-test-start
+//go:wasmexport loadwright:scenario/guest@0.2.0#on-test-start
 func exportOnTestStart() uint32 {
 	abi.Enter()
 	data, err := onTestStart()
@@ -44,7 +44,7 @@ func exportOnTestStart() uint32 {
 	return abi.PutResult(mem, data, nil)
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#on-test-stop
+//go:wasmexport loadwright:scenario/guest@0.2.0#on-test-stop
 func exportOnTestStop(snapshot uint32) {
 	s := abi.GetSnapshot(mem, mem.Load(snapshot, abi.SnapshotSize))
 	abi.Enter()
@@ -52,7 +52,7 @@ func exportOnTestStop(snapshot uint32) {
 	abi.Leave()
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#on-vu-start
+//go:wasmexport loadwright:scenario/guest@0.2.0#on-vu-start
 func exportOnVUStart() uint32 {
 	abi.Enter()
 	err := onVUStart()
@@ -60,14 +60,14 @@ func exportOnVUStart() uint32 {
 	return unitResult(err)
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#on-vu-stop
+//go:wasmexport loadwright:scenario/guest@0.2.0#on-vu-stop
 func exportOnVUStop() {
 	abi.Enter()
 	onVUStop()
 	abi.Leave()
 }
 
-//go:wasmexport loadwright:scenario/guest@0.1.0#on-stats
+//go:wasmexport loadwright:scenario/guest@0.2.0#on-stats
 func exportOnStats(snapshot uint32) {
 	s := abi.GetSnapshot(mem, mem.Load(snapshot, abi.SnapshotSize))
 	abi.Enter()

@@ -11,7 +11,6 @@ type hostAPI interface {
 	iteration() uint64
 	scenario() string
 	sleep(nanos uint64)
-	parameter(key string) (string, bool)
 	parameters() [][2]string
 	setupData() []byte
 	log(level uint32, message string)

@@ -36,11 +36,6 @@ func (f *fakeHost) iteration() uint64  { return 0 }
 func (f *fakeHost) scenario() string   { return "default" }
 func (f *fakeHost) sleep(nanos uint64) { f.slept += nanos }
 
-func (f *fakeHost) parameter(key string) (string, bool) {
-	value, ok := f.params[key]
-	return value, ok
-}
-
 func (f *fakeHost) parameters() [][2]string {
 	var pairs [][2]string
 	for k, v := range f.params {

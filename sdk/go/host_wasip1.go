@@ -59,16 +59,6 @@ func (wasmHost) scenario() (name string) {
 	return name
 }
 
-func (wasmHost) parameter(key string) (value string, ok bool) {
-	abi.Call(func() {
-		k, n := abi.String(mem, key)
-		ret, out := mem.Alloc(12, 4)
-		abi.VUParameter(k, n, ret)
-		value, ok = abi.GetOptionString(mem, out)
-	})
-	return value, ok
-}
-
 func (wasmHost) parameters() (pairs [][2]string) {
 	abi.Call(func() {
 		ret, out := mem.Alloc(8, 4)

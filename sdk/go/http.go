@@ -118,7 +118,8 @@ func wrap(r abi.Result) (*Response, error) {
 
 // Response is a received response.
 type Response struct {
-	r abi.Response
+	r      abi.Response
+	fields [][2]string // the header block split, once Headers asks
 }
 
 // Status is the status code.
@@ -138,16 +139,46 @@ func (s *Response) BodySize() uint64 { return s.r.BodySize }
 
 // Header is the first value of header name (case-insensitive), or "".
 func (s *Response) Header(name string) string {
-	for _, h := range s.r.Headers {
-		if strings.EqualFold(h[0], name) {
-			return h[1]
+	block := s.r.Headers
+	for block != "" {
+		var line string
+		line, block = nextLine(block)
+		if n, v, ok := strings.Cut(line, ": "); ok && strings.EqualFold(n, name) {
+			return v
 		}
 	}
 	return ""
 }
 
-// Headers are every header, in order.
-func (s *Response) Headers() [][2]string { return s.r.Headers }
+// Headers are every header, in order, names in lower case. The host sends them as one
+// block of text; it is split into pairs the first time Headers is called.
+func (s *Response) Headers() [][2]string {
+	if s.fields == nil {
+		s.fields = splitHeaders(s.r.Headers)
+	}
+	return s.fields
+}
+
+// nextLine returns the first `\r\n`-terminated line of block and the rest.
+func nextLine(block string) (line, rest string) {
+	if i := strings.Index(block, "\r\n"); i >= 0 {
+		return block[:i], block[i+2:]
+	}
+	return block, ""
+}
+
+// splitHeaders turns a header block into (name, value) pairs, in order.
+func splitHeaders(block string) [][2]string {
+	fields := make([][2]string, 0, strings.Count(block, "\r\n"))
+	for block != "" {
+		var line string
+		line, block = nextLine(block)
+		if n, v, ok := strings.Cut(line, ": "); ok {
+			fields = append(fields, [2]string{n, v})
+		}
+	}
+	return fields
+}
 
 // URL is the final URL, after redirects.
 func (s *Response) URL() string { return s.r.URL }

@@ -5,13 +5,16 @@ package loadwright
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadwright/loadwright/sdk/go/internal/abi"
 )
 
 func reset() *fakeHost {
-	tasks, plan, waitTime, registryErr = nil, Plan{}, nil, nil
+	tasks, plan, waitTime, registryErr, params = nil, Plan{}, nil, nil, nil
 	fake := &fakeHost{}
 	host = fake
 	return fake
@@ -113,5 +116,47 @@ func TestChecksAndMetricsReachTheHost(t *testing.T) {
 	CounterAdd("items", 3, Tag{Key: "k", Value: "v"})
 	if fake.checks["ok"] != [2]int{1, 1} || fake.metrics["items"] != 5 {
 		t.Fatalf("%+v %+v", fake.checks, fake.metrics)
+	}
+}
+
+func TestHeadersAreReadFromTheBlockByNameAndInOrder(t *testing.T) {
+	r := &Response{r: abi.Response{
+		Headers: "content-type: text/plain\r\nx-seen: one\r\nx-seen: two\r\nx-empty: \r\n",
+	}}
+	if got := r.Header("Content-Type"); got != "text/plain" {
+		t.Fatalf("Content-Type: %q", got)
+	}
+	if got := r.Header("x-seen"); got != "one" {
+		t.Fatalf("the first of two: %q", got)
+	}
+	if got := r.Header("absent"); got != "" {
+		t.Fatalf("absent: %q", got)
+	}
+	want := [][2]string{{"content-type", "text/plain"}, {"x-seen", "one"}, {"x-seen", "two"}, {"x-empty", ""}}
+	if got := r.Headers(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Headers: %q", got)
+	}
+	if got := (&Response{}).Headers(); len(got) != 0 {
+		t.Fatalf("no fields: %q", got)
+	}
+}
+
+func TestParamsAreAskedOfTheHostOnce(t *testing.T) {
+	fake := reset()
+	fake.params = map[string]string{"think_ms": "5", "mode": "fetch"}
+	if v, ok := Param("think_ms"); !ok || v != "5" {
+		t.Fatalf("think_ms: %q %v", v, ok)
+	}
+	fake.params = map[string]string{}
+	if v, ok := Param("mode"); !ok || v != "fetch" {
+		t.Fatalf("mode, from the copy: %q %v", v, ok)
+	}
+	if _, ok := Param("absent"); ok {
+		t.Fatal("absent")
+	}
+	all := Params()
+	all["mode"] = "changed"
+	if v, _ := Param("mode"); v != "fetch" {
+		t.Fatalf("Params returns a copy: %q", v)
 	}
 }

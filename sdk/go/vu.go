@@ -21,16 +21,34 @@ func Sleep(d time.Duration) {
 	}
 }
 
-// Param is a run parameter (`--param key=value`, a plan's `params`).
-func Param(key string) (string, bool) { return host.parameter(key) }
+// params are the run's parameters, fetched from the host on first use: they are fixed for
+// a run.
+var params map[string]string
+
+func runParams() map[string]string {
+	if params == nil {
+		params = map[string]string{}
+		for _, p := range host.parameters() {
+			params[p[0]] = p[1]
+		}
+	}
+	return params
+}
+
+// Param is a run parameter (`--param key=value`, a plan's `params`). Only the first call
+// asks the host; later ones read this VU's copy.
+func Param(key string) (string, bool) {
+	value, ok := runParams()[key]
+	return value, ok
+}
 
 // Params are every run parameter.
 func Params() map[string]string {
-	params := map[string]string{}
-	for _, p := range host.parameters() {
-		params[p[0]] = p[1]
+	copied := make(map[string]string, len(runParams()))
+	for k, v := range runParams() {
+		copied[k] = v
 	}
-	return params
+	return copied
 }
 
 // SetupData is what OnTestStart returned.

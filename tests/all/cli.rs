@@ -106,7 +106,7 @@ fn inspect_lists_tasks_plan_and_imports() {
     );
     assert!(stdout.contains("\"duration\": \"10s\""), "{stdout}");
     assert!(
-        stdout.contains("loadwright:scenario/http@0.1.0"),
+        stdout.contains("loadwright:scenario/http@0.2.0"),
         "{stdout}"
     );
 }

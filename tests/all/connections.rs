@@ -163,8 +163,8 @@ async fn phases_add_up_and_sending_is_small_on_loopback() {
 }
 
 /// The client's own HTTP/1.1 path and hyper's (HTTP/2) against the same server: the same
-/// requests counted, the same statuses, phases that add up to each response's duration,
-/// and the server's 20 ms in `waiting` on both.
+/// requests counted, the same statuses and header fields, phases that add up to each
+/// response's duration, and the server's 20 ms in `waiting` on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_own_http1_path_and_hypers_http2_path_agree() {
     let pki = Pki::new();
@@ -193,6 +193,11 @@ async fn the_own_http1_path_and_hypers_http2_path_agree() {
         assert_eq!((fetches.count, fetches.failures), (10, 0), "{protocol}");
         assert_eq!(seen(report, "status=200"), 10, "{protocol}: {checks:?}");
         assert_eq!(seen(report, "phases add up"), 10, "{protocol}: {checks:?}");
+        // Header fields reach the guest in order, looked up by name in any case, a field
+        // given twice twice.
+        let content_type = "content-type=text/plain; charset=utf-8";
+        assert_eq!(seen(report, content_type), 10, "{protocol}: {checks:?}");
+        assert_eq!(seen(report, "x-seen=one,two"), 10, "{protocol}: {checks:?}");
         assert_eq!(
             seen(report, &format!("protocol={protocol}")),
             10,

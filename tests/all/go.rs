@@ -180,3 +180,20 @@ async fn each_go_vu_draws_its_own_random_numbers() {
     // (a pre-initialized image would give every VU the same numbers: bench/README.md).
     assert_eq!(numbers.len(), 4, "every VU has its own generator");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_reads_header_fields_by_name_and_in_order() {
+    let target = Recorder::start().await;
+    let plan =
+        r#"{"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 2, "iterations": 3}}}"#;
+    let report = run(guests::GO_PROBE, plan, &target.url(), &[("headers", "1")]).await;
+    assert_eq!(report.status, RunStatus::Completed);
+    let passes = |name: &str| {
+        let check = report.snapshot.checks.iter().find(|c| c.name == name);
+        check.map_or(0, |c| c.passes)
+    };
+    let checks = &report.snapshot.checks;
+    // The target answers `ok` (two bytes) with hyper's content-length and date fields.
+    assert_eq!(passes("Content-Length=2"), 6, "{checks:?}");
+    assert_eq!(passes("fields=content-length,date"), 6, "{checks:?}");
+}

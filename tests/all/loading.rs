@@ -28,12 +28,25 @@ async fn a_core_module_is_refused_with_how_to_build_a_component() {
 }
 
 #[tokio::test]
+async fn a_scenario_built_for_another_contract_version_is_refused_naming_both() {
+    let err = refusal(&std::fs::read(guests::OLD_CONTRACT).expect("guest")).await;
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::OtherVersion { .. }), "{message}");
+    assert!(
+        message.contains("loadwright:scenario@0.1.0")
+            && message.contains("loadwright:scenario@0.2.0")
+            && message.contains("rebuild"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn a_component_of_another_world_is_refused() {
     let err = refusal(&std::fs::read(guests::OTHER_WORLD).expect("guest")).await;
     let message = err.to_string();
     assert!(matches!(err, LoadError::WrongWorld { .. }), "{message}");
     assert!(
-        message.contains("loadwright:scenario/guest@0.1.0") && message.contains("greet"),
+        message.contains("loadwright:scenario/guest@0.2.0") && message.contains("greet"),
         "{message}"
     );
 }

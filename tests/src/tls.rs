@@ -343,6 +343,14 @@ fn respond(req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<
         _ => (b"ok".to_vec(), None),
     };
     let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    // Fields the guest reads back: one looked up by name, one given twice.
+    let fields = response.headers_mut();
+    fields.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    fields.append("x-seen", hyper::header::HeaderValue::from_static("one"));
+    fields.append("x-seen", hyper::header::HeaderValue::from_static("two"));
     if let Some(encoding) = encoding {
         response.headers_mut().insert(
             hyper::header::CONTENT_ENCODING,

@@ -9,7 +9,7 @@ use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use super::Engine;
-use super::bindings::{EXPORT, PACKAGE, WorldPre};
+use super::bindings::{EXPORT, PACKAGE, VERSION, WorldPre};
 use super::componentize;
 use super::config::LoadLimits;
 use super::host::ALLOWED_WASI;
@@ -67,6 +67,15 @@ pub enum LoadError {
     WrongWorld {
         /// What it exports instead.
         exports: String,
+    },
+    /// Exports our `scenario` interface of another version: built with another release's SDK.
+    #[error(
+        "this scenario was built for loadwright:scenario@{version} and this host implements \
+         {PACKAGE}: rebuild it with the Loadwright SDK of this release (its version matches)"
+    )]
+    OtherVersion {
+        /// The contract version it was built for.
+        version: String,
     },
     /// Imports something the host does not provide.
     #[error(
@@ -186,6 +195,14 @@ fn check_imports(
         .map(|(name, _)| name.to_owned())
         .collect();
     if !exports.iter().any(|name| name == EXPORT) {
+        let other = exports
+            .iter()
+            .find_map(|name| name.strip_prefix("loadwright:scenario/guest@"));
+        if let Some(version) = other {
+            return Err(LoadError::OtherVersion {
+                version: version.to_owned(),
+            });
+        }
         let exports = if exports.is_empty() {
             "nothing".to_owned()
         } else {
@@ -198,7 +215,7 @@ fn check_imports(
     for (name, item) in ty.imports(engine) {
         imports.push(name.to_owned());
         let (interface, version) = name.split_once('@').unwrap_or((name, ""));
-        let ours = interface.starts_with("loadwright:scenario/") && version == "0.1.0";
+        let ours = interface.starts_with("loadwright:scenario/") && version == VERSION;
         let wasi = ALLOWED_WASI.contains(&interface) && version.starts_with("0.2.");
         if !(ours || wasi) || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
             refused.push(if interface.starts_with("loadwright:scenario/") {

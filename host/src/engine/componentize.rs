@@ -29,7 +29,7 @@ const WIT: [(&str, &str); 7] = [
 const REQUIRED_EXPORTS: [&str; 2] = ["options", "run-task"];
 
 /// Whether a core module is meant for our world: it exports the guest interface's
-/// functions under their component names (`loadwright:scenario/guest@0.1.0#run-task`).
+/// functions under their component names (`loadwright:scenario/guest@0.2.0#run-task`).
 pub(crate) fn is_scenario_module(bytes: &[u8]) -> bool {
     let mut exports = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::error::{ErrorKind, HttpError};
+use super::headers::HeaderBlock;
 use super::request::Protocol;
 
 /// What to do with a response body.
@@ -26,7 +27,7 @@ pub(crate) struct Answer {
     /// The protocol it came over.
     pub protocol: Protocol,
     /// Header fields, names in lower case.
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderBlock,
     /// The body as received (still encoded), empty when discarded.
     pub body: Bytes,
     /// Body bytes received (chunk framing not counted).

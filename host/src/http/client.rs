@@ -16,6 +16,7 @@ use super::egress::Egress;
 use super::error::{ErrorKind, HttpError};
 use super::h1::Head;
 use super::h2;
+use super::headers::HeaderBlock;
 use super::pool::{ConnectionPolicy, SharedPool};
 use super::request::{Protocol, Request, Response, Timings, TlsInfo};
 use super::session::Session;
@@ -80,7 +81,7 @@ pub struct Client {
 /// One request-response exchange on one connection.
 struct Hop {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: HeaderBlock,
     body: Bytes,
     body_size: u64,
     protocol: Protocol,
@@ -194,7 +195,7 @@ impl Client {
             sent += hop.sent;
             received += hop.received;
             let location = is_redirect(hop.status)
-                .then(|| header(&hop.headers, "location"))
+                .then(|| hop.headers.get("location"))
                 .flatten();
             if let (Some(location), true) = (location, request.max_redirects > 0) {
                 if redirects >= request.max_redirects {
@@ -264,10 +265,8 @@ impl Client {
             // Boxed for the same reason as the exchange: its state lives only while in flight.
             match Box::pin(roundtrip).await {
                 Ok(hop) => {
-                    for (name, value) in &hop.headers {
-                        if name == "set-cookie" {
-                            session.cookies.store(&origin.host, value);
-                        }
+                    for value in hop.headers.all("set-cookie") {
+                        session.cookies.store(&origin.host, value);
                     }
                     self.checkin(session, origin, conn);
                     return Ok(hop);
@@ -384,8 +383,8 @@ impl Client {
 }
 
 /// The coding of a response's `content-encoding`, if the client decodes it.
-fn coding(headers: &[(String, String)]) -> Option<Coding> {
-    header(headers, "content-encoding").and_then(Coding::of)
+fn coding(headers: &HeaderBlock) -> Option<Coding> {
+    headers.get("content-encoding").and_then(Coding::of)
 }
 
 impl Origin {
@@ -418,11 +417,4 @@ impl Origin {
 
 fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }

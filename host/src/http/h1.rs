@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::body::{Answer, BodyPolicy, Sink};
 use super::error::{ErrorKind, HttpError};
+use super::headers::HeaderBlock;
 use super::request::Protocol;
 use super::stream::Stream;
 use super::tls;
@@ -200,7 +201,7 @@ fn protocol(message: impl Into<String>) -> HttpError {
 struct ResponseHead {
     status: u16,
     http10: bool,
-    headers: Vec<(String, String)>,
+    headers: HeaderBlock,
     framing: Framing,
     close: bool,
 }
@@ -212,39 +213,41 @@ fn head_of(
 ) -> Result<ResponseHead, HttpError> {
     let status = response.code.unwrap_or(0);
     let http10 = response.version == Some(0);
-    let mut headers = Vec::with_capacity(response.headers.len());
+    // Field lines are about as long as on the wire: one allocation for all of them.
+    let wire: usize = response
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len() + 4)
+        .sum();
+    let mut headers = HeaderBlock::with_capacity(wire);
     let (mut length, mut chunked, mut encoded) = (None::<u64>, false, false);
     let (mut close, mut keep_alive) = (false, false);
     for header in response.headers.iter() {
-        let name = header.name.to_ascii_lowercase();
-        let value = String::from_utf8_lossy(header.value).into_owned();
-        match name.as_str() {
-            "content-length" => {
-                let parsed: u64 = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| protocol(format!("bad content-length {value:?}")))?;
-                if length.is_some_and(|l| l != parsed) {
-                    return Err(protocol("two different content-length fields"));
-                }
-                length = Some(parsed);
+        headers.push(header.name, header.value);
+        let is = |field: &str| header.name.eq_ignore_ascii_case(field);
+        let value = || String::from_utf8_lossy(header.value);
+        if is("content-length") {
+            let value = value();
+            let parsed: u64 = value
+                .trim()
+                .parse()
+                .map_err(|_| protocol(format!("bad content-length {value:?}")))?;
+            if length.is_some_and(|l| l != parsed) {
+                return Err(protocol("two different content-length fields"));
             }
-            "transfer-encoding" => {
-                encoded = true;
-                chunked = value
-                    .rsplit(',')
-                    .next()
-                    .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+            length = Some(parsed);
+        } else if is("transfer-encoding") {
+            encoded = true;
+            chunked = value()
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        } else if is("connection") {
+            for token in value().split(',').map(str::trim) {
+                close |= token.eq_ignore_ascii_case("close");
+                keep_alive |= token.eq_ignore_ascii_case("keep-alive");
             }
-            "connection" => {
-                for token in value.split(',').map(str::trim) {
-                    close |= token.eq_ignore_ascii_case("close");
-                    keep_alive |= token.eq_ignore_ascii_case("keep-alive");
-                }
-            }
-            _ => {}
         }
-        headers.push((name, value));
     }
     let framing = if policy.head_request || matches!(status, 100..=199 | 204 | 304) {
         Framing::Empty

@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use super::body::{Answer, BodyPolicy, Sink};
 use super::error::{ErrorKind, HttpError};
 use super::h1::ACCEPT_ENCODING;
+use super::headers::HeaderBlock;
 use super::request::{Protocol, Request};
 use super::stream::{Meter, Stream};
 
@@ -77,13 +78,10 @@ impl H2 {
             .filter(|at| (started..=head_at).contains(at))
             .unwrap_or(started);
         let status = response.status().as_u16();
-        let headers = response
+        let headers: HeaderBlock = response
             .headers()
             .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), value)
-            })
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
             .collect();
         let mut sink = Sink::new(policy);
         let mut body = response.into_body();

@@ -15,8 +15,8 @@
 //!   and [`Resolve`] entries; `tls`: [`TlsSettings`] and the rustls configurations.
 //! - `stream`: TCP metered (wire bytes) with TLS over it; `connection`: a connection and
 //!   the pools of kept-alive ones; `pool`: policies and the shared pool.
-//! - `h1`: HTTP/1.1; `h2`: HTTP/2; `body`: bodies on their way to the guest; `decode`:
-//!   gzip, deflate and br.
+//! - `h1`: HTTP/1.1; `h2`: HTTP/2; `body`: bodies on their way to the guest; `headers`:
+//!   a response's fields as one block of text; `decode`: gzip, deflate and br.
 //! - `egress`, `cookies`, `session`, `request`, `error`: the policy, the VU's cookie jar and
 //!   state, the request and response types, the error taxonomy.
 
@@ -31,6 +31,7 @@ mod egress;
 mod error;
 mod h1;
 mod h2;
+mod headers;
 mod pool;
 mod request;
 mod session;
@@ -41,6 +42,7 @@ pub use client::{Client, ClientOptions};
 pub use dns::Resolve;
 pub use egress::{Egress, EgressPolicy, Rule};
 pub use error::{ErrorKind, HttpError};
+pub use headers::HeaderBlock;
 pub use pool::ConnectionPolicy;
 pub use request::{ExpectedStatuses, Protocol, Request, Response, Timings, TlsInfo};
 pub use session::Session;

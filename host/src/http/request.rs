@@ -7,6 +7,7 @@ use http::Method;
 use url::Url;
 
 use super::TlsVersion;
+use super::headers::HeaderBlock;
 
 /// Which statuses count as success.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,7 +129,7 @@ pub struct Response {
     /// Whether the status was expected.
     pub ok: bool,
     /// Header fields, names in lower case.
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderBlock,
     /// The body (empty when discarded).
     pub body: Bytes,
     /// Body bytes received on the wire.

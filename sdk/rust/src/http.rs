@@ -3,6 +3,7 @@
 //! Build a request with [`get`], [`post`], ... chain options, then [`Request::send`] it.
 //! Relative URLs (`/login`) resolve against the run's base URL (`host run --host`).
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::time::Duration;
@@ -175,12 +176,26 @@ pub fn clear_cookies() {
 #[derive(Debug, Clone)]
 pub struct Response {
     inner: wit::Response,
+    /// The header block split into pairs, the first time [`Response::headers`] asks.
+    fields: OnceCell<Vec<(String, String)>>,
 }
 
 impl From<wit::Response> for Response {
     fn from(inner: wit::Response) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            fields: OnceCell::new(),
+        }
     }
+}
+
+/// The `(name, value)` lines of a header block (`name: value\r\n` each), in order.
+fn header_lines(block: &str) -> impl Iterator<Item = (&str, &str)> {
+    // Split by characters: a search for one byte is cheaper than one for a string.
+    block.split_terminator('\n').filter_map(|line| {
+        let (name, value) = line.strip_suffix('\r')?.split_once(':')?;
+        Some((name, value.strip_prefix(' ').unwrap_or(value)))
+    })
 }
 
 impl Response {
@@ -196,16 +211,19 @@ impl Response {
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.inner
-            .headers
-            .iter()
+        header_lines(&self.inner.headers)
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
-    /// All header fields, names in lower case.
+    /// All header fields in order, names in lower case. The host sends them as one block of
+    /// text; it is split into pairs the first time this is called.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.inner.headers
+        self.fields.get_or_init(|| {
+            header_lines(&self.inner.headers)
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect()
+        })
     }
 
     /// The body.

@@ -1,5 +1,6 @@
 //! The virtual user this code runs in: identity, think time, run parameters, logging.
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use crate::__bindings::loadwright::scenario::vu as wit;
@@ -26,14 +27,30 @@ pub fn sleep(duration: Duration) {
     wit::sleep(duration.as_nanos() as u64);
 }
 
-/// The run parameter `key` (`host run --param key=value`).
+thread_local! {
+    /// The run's parameters, fetched from the host on first use: they are fixed for a run.
+    static PARAMS: OnceCell<Vec<(String, String)>> = const { OnceCell::new() };
+}
+
+/// The run parameters, sorted by key, fetched once per instance.
+fn with_params<R>(read: impl FnOnce(&[(String, String)]) -> R) -> R {
+    PARAMS.with(|params| read(params.get_or_init(wit::parameters)))
+}
+
+/// The run parameter `key` (`host run --param key=value`). Parameters are fixed for a run,
+/// so only the first call asks the host; later ones read this VU's copy.
 pub fn param(key: &str) -> Option<String> {
-    wit::parameter(key)
+    with_params(|params| {
+        params
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| params[i].1.clone())
+    })
 }
 
 /// All run parameters, sorted by key.
 pub fn params() -> Vec<(String, String)> {
-    wit::parameters()
+    with_params(<[_]>::to_vec)
 }
 
 /// What [`Scenario::on_test_start`](crate::Scenario::on_test_start) returned.

@@ -2,7 +2,8 @@
 // announces itself with a request the test target counts. Parameters steer it:
 // `panic_every=N` panics in every Nth iteration of a VU, `snapshot=1` reads the live
 // statistics and the setup data and reports them, `fail_vu_start=N` makes VU N never start,
-// `rand=1` reports a number from math/rand in each VU.
+// `rand=1` reports a number from math/rand in each VU, `headers=1` reports the header
+// fields of each response as checks.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	lw "github.com/loadwright/loadwright/sdk/go"
 )
@@ -62,7 +64,15 @@ func task(path string) error {
 	}
 	lw.Check("probe ran", true)
 	lw.CounterAdd("probe_tasks", 1, lw.Tag{Key: "task", Value: path})
-	_, err := lw.Get(fmt.Sprintf("%s?vu=%d", path, lw.ID())).Name(path).Send()
+	r, err := lw.Get(fmt.Sprintf("%s?vu=%d", path, lw.ID())).Name(path).Send()
+	if _, ok := param("headers"); ok && err == nil {
+		lw.Check("Content-Length="+r.Header("Content-Length"), true)
+		names := []string{}
+		for _, field := range r.Headers() {
+			names = append(names, field[0])
+		}
+		lw.Check("fields="+strings.Join(names, ","), true)
+	}
 	return err
 }
 

@@ -193,7 +193,7 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
     match result {
         Ok(r) => Ok(wit::Response {
             status: r.status,
-            headers: r.headers,
+            headers: r.headers.into_string(),
             body: r.body.to_vec(),
             body_size: r.body_size,
             url: r.url.into(),
@@ -317,7 +317,7 @@ impl Host for HttpHost {
             .collect()
     }
 
-    async fn clear_cookies(&mut self) {
+    fn clear_cookies(&mut self) {
         self.session.clear_cookies();
     }
 }

@@ -38,27 +38,27 @@ impl MetricsHost {
 }
 
 impl Host for MetricsHost {
-    async fn counter_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
+    fn counter_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
         if value >= 0.0 {
             self.record(&name, CustomKind::Counter, value, tags);
         }
     }
 
-    async fn gauge_set(&mut self, name: String, value: f64, tags: Vec<Tag>) {
+    fn gauge_set(&mut self, name: String, value: f64, tags: Vec<Tag>) {
         self.record(&name, CustomKind::Gauge, value, tags);
     }
 
-    async fn rate_add(&mut self, name: String, sample: bool, tags: Vec<Tag>) {
+    fn rate_add(&mut self, name: String, sample: bool, tags: Vec<Tag>) {
         self.record(&name, CustomKind::Rate, f64::from(u8::from(sample)), tags);
     }
 
-    async fn trend_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
+    fn trend_add(&mut self, name: String, value: f64, tags: Vec<Tag>) {
         if value >= 0.0 {
             self.record(&name, CustomKind::Trend, value, tags);
         }
     }
 
-    async fn check(&mut self, name: String, ok: bool, tags: Vec<Tag>) -> bool {
+    fn check(&mut self, name: String, ok: bool, tags: Vec<Tag>) -> bool {
         self.recorder.check(&name, ok, &tag_pairs(tags));
         ok
     }

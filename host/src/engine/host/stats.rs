@@ -5,7 +5,7 @@ use crate::engine::state::StatsHost;
 use crate::stats::{CustomKind, RequestStats, Snapshot, TrendStats};
 
 impl stats::Host for StatsHost {
-    async fn snapshot(&mut self) -> types::StatsSnapshot {
+    fn snapshot(&mut self) -> types::StatsSnapshot {
         to_wit(&self.collector.snapshot())
     }
 }

@@ -5,15 +5,15 @@ use crate::engine::state::VuHost;
 use crate::runlog::{Level, Source};
 
 impl Host for VuHost {
-    async fn id(&mut self) -> u32 {
+    fn id(&mut self) -> u32 {
         self.identity.vu
     }
 
-    async fn iteration(&mut self) -> u64 {
+    fn iteration(&mut self) -> u64 {
         self.iteration
     }
 
-    async fn scenario(&mut self) -> String {
+    fn scenario(&mut self) -> String {
         self.identity.scenario.to_string()
     }
 
@@ -28,22 +28,22 @@ impl Host for VuHost {
         }
     }
 
-    async fn parameter(&mut self, key: String) -> Option<String> {
+    fn parameter(&mut self, key: String) -> Option<String> {
         self.params.get(&key).cloned()
     }
 
-    async fn parameters(&mut self) -> Vec<(String, String)> {
+    fn parameters(&mut self) -> Vec<(String, String)> {
         self.params
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
-    async fn setup_data(&mut self) -> Vec<u8> {
+    fn setup_data(&mut self) -> Vec<u8> {
         self.setup_data.get().cloned().unwrap_or_default()
     }
 
-    async fn log(&mut self, level: WitLevel, message: String) {
+    fn log(&mut self, level: WitLevel, message: String) {
         let level = match level {
             WitLevel::Trace => Level::Trace,
             WitLevel::Debug => Level::Debug,

@@ -163,7 +163,7 @@ func GetResult(m Memory, b []byte) Result {
 	t := p[48:]
 	return Result{Response: &Response{
 		Status:    u16(p, 0),
-		Headers:   getPairs(m, p, 4),
+		Headers:   getString(m, p, 4),
 		Body:      getBytes(m, p, 12),
 		BodySize:  u64(p, 24),
 		URL:       getString(m, p, 32),

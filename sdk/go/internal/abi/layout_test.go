@@ -63,14 +63,14 @@ func TestResultsAndSnapshotsReadBack(t *testing.T) {
 	_, b := m.Alloc(ResultSize, 8)
 	p := b[8:]
 	le.PutUint16(p[0:], 201)
-	putPairs(m, p, 4, [][2]string{{"content-type", "text/plain"}})
+	putString(m, p, 4, "content-type: text/plain\r\n")
 	putBytes(m, p, 12, []byte("hello"))
 	le.PutUint64(p[24:], 5)
 	putString(m, p, 32, "http://x/")
 	le.PutUint64(p[48+40:], 1234) // waiting
 	p[114] = 1
 	got := GetResult(m, b)
-	want := &Response{Status: 201, Headers: [][2]string{{"content-type", "text/plain"}},
+	want := &Response{Status: 201, Headers: "content-type: text/plain\r\n",
 		Body: []byte("hello"), BodySize: 5, URL: "http://x/",
 		Timings: Timings{Waiting: 1234}, OK: true}
 	if !reflect.DeepEqual(got.Response, want) {

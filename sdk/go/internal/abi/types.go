@@ -1,4 +1,4 @@
-// Package abi is the canonical ABI of the loadwright:scenario@0.1.0 world, written by hand:
+// Package abi is the canonical ABI of the loadwright:scenario@0.2.0 world, written by hand:
 // the records of wit/ laid out in linear memory as the component model lays them out, the
 // host's imports, the guest's exports and cabi_realloc. The public package loadwright wraps
 // it; scenario authors never use it directly.
@@ -39,8 +39,9 @@ type Timings struct {
 
 // Response is http.response.
 type Response struct {
-	Status           uint16
-	Headers          [][2]string
+	Status uint16
+	// Headers is the header block: `name: value\r\n` lines, names in lower case.
+	Headers          string
 	Body             []byte
 	BodySize         uint64
 	URL              string

@@ -129,6 +129,13 @@ impl Probe {
                 check(&format!("tls_resumed={}", response.tls_resumed()), true);
                 check(&format!("body={body}"), true);
                 check(&format!("body_size={}", response.body_size()), true);
+                let content_type = response.header("Content-Type").unwrap_or("none");
+                check(&format!("content-type={content_type}"), true);
+                let seen: Vec<&str> = (response.headers().iter())
+                    .filter(|(name, _)| name == "x-seen")
+                    .map(|(_, value)| value.as_str())
+                    .collect();
+                check(&format!("x-seen={}", seen.join(",")), true);
                 let t = response.timings();
                 let adds_up = t.sending + t.waiting + t.receiving == t.duration;
                 check("phases add up", adds_up);

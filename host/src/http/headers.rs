@@ -1,0 +1,122 @@
+//! A response's header fields in one block of text, the form they reach the guest in: one
+//! allocation however many fields there are, and one copy into the guest.
+
+use std::fmt;
+
+/// Header fields as `name: value\r\n` lines, in the order received, names in lower case,
+/// valid UTF-8 (bytes of a value that are not are replaced by U+FFFD).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HeaderBlock {
+    text: String,
+}
+
+impl HeaderBlock {
+    /// An empty block with room for about `bytes` of fields.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+        }
+    }
+
+    /// Adds a field; `name` is written in lower case.
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        self.text[start..].make_ascii_lowercase();
+        self.text.push_str(": ");
+        match std::str::from_utf8(value) {
+            Ok(value) => self.text.push_str(value),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(value)),
+        }
+        self.text.push_str("\r\n");
+    }
+
+    /// The fields in order, as `(name, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        // Split by characters, not by the two-character separators: a search for one byte
+        // is a `memchr`, one for a string sets up a substring search on every call.
+        self.text.split_terminator('\n').filter_map(|line| {
+            let (name, value) = line.strip_suffix('\r')?.split_once(':')?;
+            Some((name, value.strip_prefix(' ').unwrap_or(value)))
+        })
+    }
+
+    /// The first value of field `name`, given in lower case.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every value of field `name`, given in lower case, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The block as the guest receives it.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+impl fmt::Debug for HeaderBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a [u8])> for HeaderBlock {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a [u8])>>(fields: I) -> Self {
+        let mut block = Self::default();
+        for (name, value) in fields {
+            block.push(name, value);
+        }
+        block
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_kept_in_order_with_names_in_lower_case() {
+        let block: HeaderBlock = [
+            ("Content-Type", b"text/plain".as_slice()),
+            ("Set-Cookie", b"a=1"),
+            ("set-cookie", b"b=2"),
+            ("X-Odd", b"\xff\xfe"),
+            ("X-Empty", b""),
+        ]
+        .into_iter()
+        .collect();
+        let fields: Vec<(&str, &str)> = block.iter().collect();
+        assert_eq!(fields[0], ("content-type", "text/plain"));
+        assert_eq!(block.get("set-cookie"), Some("a=1"), "the first of several");
+        assert_eq!(block.all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
+        assert_eq!(fields[3], ("x-odd", "\u{fffd}\u{fffd}"));
+        assert_eq!(fields[4], ("x-empty", ""));
+        assert_eq!(block.len(), 5);
+        assert!(!block.is_empty());
+        assert_eq!(block.get("absent"), None);
+        let text = block.into_string();
+        assert!(text.starts_with("content-type: text/plain\r\nset-cookie: a=1\r\n"));
+        assert!(text.ends_with("x-empty: \r\n"));
+    }
+
+    #[test]
+    fn an_empty_block_has_no_fields() {
+        let block = HeaderBlock::with_capacity(64);
+        assert!(block.is_empty());
+        assert_eq!(block.iter().count(), 0);
+        assert_eq!(block.into_string(), "");
+    }
+}
