@@ -18,8 +18,10 @@ missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# For bench/instructions.py: instructions and cache misses per request, counted.
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 if ((${#missing[@]})); then
-  echo "installing ${missing[*]} (the reference load generator and target)..."
+  echo "installing ${missing[*]} (the reference load generator, the target, valgrind)..."
   apt-get install -y "${missing[@]}" >/dev/null 2>&1 \
     || { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
 fi

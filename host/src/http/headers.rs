@@ -3,11 +3,17 @@
 
 use std::fmt;
 
+/// The fields the client itself reads from every response. Which of them a block holds is
+/// noted as fields are added, so that a response without them (most) is not scanned.
+const NOTED: [&str; 3] = ["set-cookie", "content-encoding", "location"];
+
 /// Header fields as `name: value\r\n` lines, in the order received, names in lower case,
 /// valid UTF-8 (bytes of a value that are not are replaced by U+FFFD).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderBlock {
     text: String,
+    /// Bit `i` set: the block has a field named `NOTED[i]`.
+    noted: u8,
 }
 
 impl HeaderBlock {
@@ -15,6 +21,7 @@ impl HeaderBlock {
     pub fn with_capacity(bytes: usize) -> Self {
         Self {
             text: String::with_capacity(bytes),
+            noted: 0,
         }
     }
 
@@ -23,6 +30,9 @@ impl HeaderBlock {
         let start = self.text.len();
         self.text.push_str(name);
         self.text[start..].make_ascii_lowercase();
+        if let Some(bit) = noted_bit(&self.text[start..]) {
+            self.noted |= bit;
+        }
         self.text.push_str(": ");
         match std::str::from_utf8(value) {
             Ok(value) => self.text.push_str(value),
@@ -33,22 +43,21 @@ impl HeaderBlock {
 
     /// The fields in order, as `(name, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        // Split by characters, not by the two-character separators: a search for one byte
-        // is a `memchr`, one for a string sets up a substring search on every call.
-        self.text.split_terminator('\n').filter_map(|line| {
-            let (name, value) = line.strip_suffix('\r')?.split_once(':')?;
-            Some((name, value.strip_prefix(' ').unwrap_or(value)))
-        })
+        fields(&self.text)
     }
 
     /// The first value of field `name`, given in lower case.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    pub fn get<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.all(name).next()
     }
 
     /// Every value of field `name`, given in lower case, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
-        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
+        let absent = noted_bit(name).is_some_and(|bit| self.noted & bit == 0);
+        let text = if absent { "" } else { &self.text };
+        fields(text)
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     /// How many fields there are.
@@ -65,6 +74,22 @@ impl HeaderBlock {
     pub fn into_string(self) -> String {
         self.text
     }
+}
+
+/// The `(name, value)` fields of block text, in order.
+fn fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    // Split by characters, not by the two-character separators: a search for one byte is a
+    // `memchr`, one for a string sets up a substring search on every call.
+    text.split_terminator('\n').filter_map(|line| {
+        let (name, value) = line.strip_suffix('\r')?.split_once(':')?;
+        Some((name, value.strip_prefix(' ').unwrap_or(value)))
+    })
+}
+
+/// The bit noting field `name` (in lower case), if it is one of [`NOTED`].
+fn noted_bit(name: &str) -> Option<u8> {
+    let index = NOTED.iter().position(|noted| *noted == name)?;
+    Some(1 << index)
 }
 
 impl fmt::Debug for HeaderBlock {
@@ -107,9 +132,33 @@ mod tests {
         assert_eq!(block.len(), 5);
         assert!(!block.is_empty());
         assert_eq!(block.get("absent"), None);
+        assert_eq!(
+            block.get("location"),
+            None,
+            "a noted field it does not have"
+        );
         let text = block.into_string();
         assert!(text.starts_with("content-type: text/plain\r\nset-cookie: a=1\r\n"));
         assert!(text.ends_with("x-empty: \r\n"));
+    }
+
+    #[test]
+    fn the_fields_the_client_reads_are_found_in_any_case_and_place() {
+        let block: HeaderBlock = [
+            ("Server", b"t".as_slice()),
+            ("Location", b"/next"),
+            ("CONTENT-ENCODING", b"gzip"),
+            ("set-cookie", b"a=1"),
+            ("Set-Cookie", b"b=2"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(block.get("location"), Some("/next"));
+        assert_eq!(block.get("content-encoding"), Some("gzip"));
+        assert_eq!(block.all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
+        let plain: HeaderBlock = [("Server", b"t".as_slice())].into_iter().collect();
+        assert_eq!(plain.all("set-cookie").count(), 0);
+        assert_eq!(plain.get("server"), Some("t"));
     }
 
     #[test]

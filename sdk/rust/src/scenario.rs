@@ -268,10 +268,11 @@ pub mod __private {
     pub fn run_task<S: Scenario>(index: u32) -> std::result::Result<(), String> {
         let (task, wait_time) =
             task_fn::<S>(index).ok_or_else(|| format!("no task with index {index}"))?;
-        let started = std::time::Instant::now();
+        // Read only for a wait time: the clock is a call to the host.
+        let started = wait_time.map(|wait_time| (wait_time, std::time::Instant::now()));
         let result = with_state(|state: &mut S| task(state)).map_err(|err| err.to_string());
         // As Locust does, the wait follows every task, failed ones too.
-        if let Some(wait_time) = wait_time {
+        if let Some((wait_time, started)) = started {
             wait_time.wait(started);
         }
         result
