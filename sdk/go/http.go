@@ -142,7 +142,7 @@ func (s *Response) Header(name string) string {
 	block := s.r.Headers
 	for block != "" {
 		var line string
-		line, block = nextLine(block)
+		line, block, _ = strings.Cut(block, "\r\n")
 		if n, v, ok := strings.Cut(line, ": "); ok && strings.EqualFold(n, name) {
 			return v
 		}
@@ -159,20 +159,12 @@ func (s *Response) Headers() [][2]string {
 	return s.fields
 }
 
-// nextLine returns the first `\r\n`-terminated line of block and the rest.
-func nextLine(block string) (line, rest string) {
-	if i := strings.Index(block, "\r\n"); i >= 0 {
-		return block[:i], block[i+2:]
-	}
-	return block, ""
-}
-
 // splitHeaders turns a header block into (name, value) pairs, in order.
 func splitHeaders(block string) [][2]string {
 	fields := make([][2]string, 0, strings.Count(block, "\r\n"))
 	for block != "" {
 		var line string
-		line, block = nextLine(block)
+		line, block, _ = strings.Cut(block, "\r\n")
 		if n, v, ok := strings.Cut(line, ": "); ok {
 			fields = append(fields, [2]string{n, v})
 		}

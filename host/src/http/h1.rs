@@ -206,20 +206,17 @@ struct ResponseHead {
     close: bool,
 }
 
-/// Reads the framing and persistence of a response from its head.
+/// Reads the framing and persistence of a response from its head, `head_len` bytes long.
 fn head_of(
     response: &httparse::Response<'_, '_>,
+    head_len: usize,
     policy: &BodyPolicy,
 ) -> Result<ResponseHead, HttpError> {
     let status = response.code.unwrap_or(0);
     let http10 = response.version == Some(0);
-    // Field lines are about as long as on the wire: one allocation for all of them.
-    let wire: usize = response
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len() + 4)
-        .sum();
-    let mut headers = HeaderBlock::with_capacity(wire);
+    // Field lines are about as long as on the wire: the head's length is room for all of
+    // them in one allocation.
+    let mut headers = HeaderBlock::with_capacity(head_len);
     let (mut length, mut chunked, mut encoded) = (None::<u64>, false, false);
     let (mut close, mut keep_alive) = (false, false);
     for header in response.headers.iter() {
@@ -518,7 +515,9 @@ fn parse_head(
     let mut fields = [httparse::EMPTY_HEADER; STACK_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
     match response.parse(input) {
-        Ok(httparse::Status::Complete(length)) => Ok(Some((head_of(&response, policy)?, length))),
+        Ok(httparse::Status::Complete(length)) => {
+            Ok(Some((head_of(&response, length, policy)?, length)))
+        }
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => parse_head_on_heap(input, policy),
         Err(err) => Err(protocol(format!("bad response head: {err}"))),
@@ -533,7 +532,9 @@ fn parse_head_on_heap(
     let mut fields = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut fields);
     match response.parse(input) {
-        Ok(httparse::Status::Complete(length)) => Ok(Some((head_of(&response, policy)?, length))),
+        Ok(httparse::Status::Complete(length)) => {
+            Ok(Some((head_of(&response, length, policy)?, length)))
+        }
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => Err(protocol(format!(
             "the response has more than {MAX_HEADERS} header fields"
