@@ -105,16 +105,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
-                refuse_declared_oversize(request, next, body_limit)
+                by_declared_length(request, next, body_limit)
             },
         ))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 
-/// Answers 413 at once to a request whose declared length is over `limit`, rather than
-/// reading the body up to the limit to refuse it then.
-async fn refuse_declared_oversize(
+/// Bodies this short are read whole before the handler runs.
+///
+/// A handler that answers without reading the body (a control call sent with `{}`, a
+/// refusal) would otherwise leave hyper a body that has not arrived yet; hyper then closes
+/// the connection after the answer, and a client that reuses it sees it cut.
+const SMALL_BODY: u64 = 64 * 1024;
+
+/// Goes by the body's declared length: over `limit`, answers 413 at once rather than
+/// reading the body up to the limit to refuse it then; up to [`SMALL_BODY`], reads it
+/// whole first, so the connection stays usable whatever the handler does with it.
+async fn by_declared_length(
     request: axum::extract::Request,
     next: axum::middleware::Next,
     limit: usize,
@@ -129,6 +137,19 @@ async fn refuse_declared_oversize(
             "the body has {length} bytes, over the {limit} this server reads"
         ))
         .into_response(),
+        Some(length) if length > 0 && length <= SMALL_BODY => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, SMALL_BODY as usize).await {
+                Ok(bytes) => {
+                    let request = axum::extract::Request::from_parts(parts, bytes.into());
+                    next.run(request).await
+                }
+                Err(err) => ApiError::bad_request(format!(
+                    "the body of {length} bytes did not arrive whole: {err}"
+                ))
+                .into_response(),
+            }
+        }
         _ => next.run(request).await,
     }
 }
@@ -204,7 +225,9 @@ pub async fn serve(options: ServeOptions, load: tokio::runtime::Handle) -> anyho
     Ok(())
 }
 
-/// Time a client has to send a request's head; past it the connection is closed.
+/// Time a client has to send a request's head, counted from the end of the previous answer
+/// on a kept-alive connection (so it bounds idle connections too); past it the connection
+/// is closed.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a client has to send a request's body (an upload of tens of megabytes included).
 const BODY_TIMEOUT: Duration = Duration::from_secs(60);

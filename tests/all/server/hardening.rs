@@ -246,6 +246,39 @@ fn racing_uploads_respect_the_quota_and_identical_ones_compile_once() {
 }
 
 #[test]
+fn a_connection_stays_usable_when_a_short_body_arrives_after_its_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &config(""));
+    let address = server.process.url.trim_start_matches("http://").to_owned();
+    let mut client = TcpStream::connect(&address).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // A control call whose handler never reads the body (`{}`), its body sent late, as a
+    // busy client may: the answer must wait for it and the connection serve the next one.
+    client
+        .write_all(
+            b"POST /v1/runs/no-such-run/stop HTTP/1.1\r\nHost: x\r\n\
+              Authorization: Bearer acme-token\r\nContent-Length: 2\r\n\r\n",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    client
+        .write_all(b"{}GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answers = Vec::new();
+    let _ = client.read_to_end(&mut answers);
+    let answers = String::from_utf8_lossy(&answers);
+    assert!(answers.starts_with("HTTP/1.1 404"), "{answers}");
+    assert_eq!(
+        answers.matches("HTTP/1.1 ").count(),
+        2,
+        "both answered on one connection: {answers}"
+    );
+    assert!(answers.contains("HTTP/1.1 200"), "{answers}");
+}
+
+#[test]
 fn every_refusal_under_v1_is_json_and_the_scheme_is_case_insensitive() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &config(""));

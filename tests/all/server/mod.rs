@@ -154,6 +154,8 @@ impl Server {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
+            // Under the server's 10 s idle cut, so no request goes out on a closing connection.
+            .max_idle_age(Duration::from_secs(5))
             .build()
             .into();
         Self {
