@@ -1,11 +1,13 @@
 """What the benchmarks run and measure: the release host, the hello example, and a
 process's resident memory."""
 
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = ROOT / "target/release/host"
+# `LOADWRIGHT_HOST` names another build to measure (a bolted one, an older one).
+HOST = Path(os.environ.get("LOADWRIGHT_HOST", ROOT / "target/release/host"))
 HELLO = ROOT / "target/wasm/wasm32-wasip2/release/hello.wasm"
 # oha, the reference load generator in Rust, installed by bench/run.sh.
 OHA = ROOT / "bench/.tools/bin/oha"

@@ -37,7 +37,7 @@ fn thread_shard() -> usize {
 /// Collects a run's samples and serves snapshots and intervals.
 #[derive(Debug)]
 pub struct Collector {
-    shards: Box<[Mutex<Metrics>]>,
+    shards: Box<[Mutex<Shard>]>,
     aggregate: Mutex<Aggregate>,
     started: Instant,
     vus: AtomicU32,
@@ -51,9 +51,20 @@ pub struct Collector {
     told: Mutex<[bool; 4]>,
 }
 
+/// What the VUs of one worker thread record into.
+#[derive(Debug, Default)]
+struct Shard {
+    metrics: Metrics,
+    /// Whether anything was recorded since the last drain: an idle shard is skipped.
+    touched: bool,
+}
+
 #[derive(Debug)]
 struct Aggregate {
     cumulative: Metrics,
+    /// Emptied metrics a drain swaps for a shard's, so the shard keeps recording into
+    /// histograms already allocated instead of new ones allocated and zeroed at each drain.
+    spare: Metrics,
     interval: Span,
     interval_started: Instant,
     /// The last closed interval and its length, for `current_rps`.
@@ -136,6 +147,7 @@ impl Collector {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             aggregate: Mutex::new(Aggregate {
                 cumulative: Metrics::default(),
+                spare: Metrics::default(),
                 interval: Span::default(),
                 interval_started: now,
                 last: Span::default(),
@@ -241,9 +253,18 @@ impl Collector {
     /// histogram in the cumulative figures, not one per shard that saw it.
     fn drain(&self, aggregate: &mut Aggregate) {
         for shard in self.shards.iter() {
-            let span = std::mem::take(&mut *lock(shard));
-            aggregate.cumulative.merge(&span);
-            aggregate.interval.add(&span);
+            {
+                let mut shard = lock(shard);
+                if !shard.touched {
+                    continue;
+                }
+                shard.touched = false;
+                std::mem::swap(&mut shard.metrics, &mut aggregate.spare);
+            }
+            let span = &mut aggregate.spare;
+            aggregate.cumulative.merge(span);
+            aggregate.interval.add(span);
+            span.recycle();
         }
     }
 
@@ -463,8 +484,10 @@ pub struct Recorder {
 impl Recorder {
     fn with<R>(&self, f: impl FnOnce(&mut Metrics, &Scope, &SubMetrics, &Names) -> R) -> R {
         let collector = &self.collector;
+        let mut shard = lock(&collector.shards[thread_shard()]);
+        shard.touched = true;
         f(
-            &mut lock(&collector.shards[thread_shard()]),
+            &mut shard.metrics,
             &self.scope,
             &collector.subs,
             &collector.names,
@@ -629,6 +652,43 @@ mod tests {
         assert_eq!(interval.total_requests, 81);
         assert_eq!(collector.snapshot().total.count, 81);
         assert_eq!(collector.series().len(), 2);
+    }
+
+    #[test]
+    fn drains_recycle_shards_without_losing_or_repeating_a_sample() {
+        let collector = Collector::new();
+        let recorder = collector.recorder(scope("s"));
+        for round in 1..=3 {
+            for _ in 0..round {
+                recorder.request(&sample("/a", 10, Some("status-500")));
+                recorder.check("ok", true, &[]);
+                recorder.custom("items", CustomKind::Counter, 1.0, &[]);
+                recorder.iteration(IterationOutcome::Completed, Duration::from_millis(5));
+            }
+            let interval = collector.close_interval();
+            assert_eq!(
+                (interval.requests, interval.failures, interval.iterations),
+                (round, round, round)
+            );
+        }
+        // An interval in which nothing was recorded drains nothing and counts nothing.
+        assert_eq!(collector.close_interval().requests, 0);
+        let snap = collector.snapshot();
+        assert_eq!((snap.total.count, snap.total.failures), (6, 6));
+        assert_eq!(snap.errors[0].count, 6);
+        assert_eq!(snap.checks[0].passes, 6);
+        assert_eq!(snap.metrics[0].value, 6.0);
+        assert_eq!(snap.iterations, 6);
+        assert_eq!(snap.http_phases.waiting.count, 6);
+        // What a drain hands back to a shard holds nothing of the span it carried.
+        let mut recycled = lock(&collector.shards[thread_shard()]).metrics.clone();
+        recorder.request(&sample("/b", 10, None));
+        recycled.merge(&lock(&collector.shards[thread_shard()]).metrics);
+        recycled.recycle();
+        assert!(recycled.rows.is_empty() && recycled.errors.is_empty());
+        assert_eq!(recycled.total.count, 0);
+        assert!(recycled.phases.iter().all(|trend| trend.count() == 0));
+        assert_eq!(recycled.connections, ConnectionCounts::default());
     }
 
     #[test]

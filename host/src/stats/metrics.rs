@@ -589,6 +589,47 @@ impl Metrics {
         Recorded::Yes
     }
 
+    /// Empties the metrics for another span, keeping the histograms of the totals and the
+    /// phases (every request records into them) rather than allocating them again. Rows,
+    /// checks, errors and custom metrics go: a span holds only the names it saw.
+    pub(crate) fn recycle(&mut self) {
+        // Destructured whole, so a new field cannot be forgotten here.
+        let Self {
+            rows,
+            total,
+            errors,
+            iterations,
+            iterations_failed,
+            iterations_interrupted,
+            dropped_iterations,
+            iteration_duration,
+            checks,
+            custom,
+            iteration_errors,
+            phases,
+            corrected,
+            connections,
+            overflow,
+            sub,
+        } = self;
+        rows.clear();
+        total.reset();
+        errors.clear();
+        *iterations = 0;
+        *iterations_failed = 0;
+        *iterations_interrupted = 0;
+        *dropped_iterations = 0;
+        iteration_duration.reset();
+        checks.clear();
+        custom.clear();
+        iteration_errors.clear();
+        phases.iter_mut().for_each(Trend::reset);
+        corrected.reset();
+        *connections = ConnectionCounts::default();
+        *overflow = Overflow::default();
+        sub.clear();
+    }
+
     pub(crate) fn merge(&mut self, other: &Metrics) {
         for (method, by_name) in &other.rows {
             let mine = self.rows.entry(method.clone()).or_default();

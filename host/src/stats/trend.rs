@@ -71,9 +71,12 @@ impl Trend {
         self.sum += other.sum;
     }
 
-    /// Forgets every value, keeping the allocation.
+    /// Forgets every value, keeping the allocation (an empty trend is left as it is: zeroing
+    /// its counts again would write the whole histogram for nothing).
     pub fn reset(&mut self) {
-        self.histogram.reset();
+        if self.count() > 0 {
+            self.histogram.reset();
+        }
         self.sum = 0;
     }
 
