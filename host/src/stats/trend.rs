@@ -5,10 +5,11 @@ use hdrhistogram::Histogram;
 use super::snapshot::{Percentiles, TrendStats};
 
 /// Values are kept in thousandths (microseconds for durations in milliseconds) with three
-/// significant digits; the histogram grows to fit the largest value seen.
+/// significant digits; the histogram is allocated at the first value (16 KiB, zeroed) and
+/// grows to fit the largest value seen, so a trend nothing is recorded into costs nothing.
 #[derive(Debug, Clone)]
 pub struct Trend {
-    histogram: Histogram<u64>,
+    histogram: Option<Histogram<u64>>,
     sum: u128,
 }
 
@@ -19,21 +20,41 @@ impl Default for Trend {
 }
 
 impl Trend {
-    /// An empty trend.
-    pub fn new() -> Self {
-        #[allow(
-            clippy::unwrap_used,
-            reason = "3 significant digits is a valid constant setting"
-        )]
-        let mut histogram = Histogram::new(3).unwrap();
-        histogram.auto(true);
-        Self { histogram, sum: 0 }
+    /// An empty trend (no histogram yet).
+    pub const fn new() -> Self {
+        Self {
+            histogram: None,
+            sum: 0,
+        }
+    }
+
+    /// The histogram, allocated on first use.
+    fn histogram_mut(&mut self) -> &mut Histogram<u64> {
+        self.histogram.get_or_insert_with(|| {
+            #[allow(
+                clippy::unwrap_used,
+                reason = "3 significant digits is a valid constant setting"
+            )]
+            let mut histogram = Histogram::new(3).unwrap();
+            histogram.auto(true);
+            histogram
+        })
+    }
+
+    /// The histogram, if it holds a value.
+    fn recorded(&self) -> Option<&Histogram<u64>> {
+        self.histogram.as_ref().filter(|h| !h.is_empty())
+    }
+
+    /// The smallest and the largest value, in thousandths (0 and 0 when empty).
+    fn extremes(&self) -> (u64, u64) {
+        self.recorded().map_or((0, 0), |h| (h.min(), h.max()))
     }
 
     /// Records one value in thousandths of the output unit.
     pub fn record(&mut self, thousandths: u64) {
         // Auto-resizing histograms only fail on values beyond u64 range, which cannot happen.
-        let _ = self.histogram.record(thousandths);
+        let _ = self.histogram_mut().record(thousandths);
         self.sum += u128::from(thousandths);
     }
 
@@ -49,7 +70,7 @@ impl Trend {
     /// value adds at most 10 000 samples.
     pub fn record_corrected(&mut self, thousandths: u64, interval: u64) {
         let interval = interval.max(thousandths / 10_000).max(1);
-        let _ = self.histogram.record_correct(thousandths, interval);
+        let _ = self.histogram_mut().record_correct(thousandths, interval);
         // The same values the histogram added, summed in closed form.
         let extra = (thousandths / interval).saturating_sub(1);
         let sum = u128::from(extra) * u128::from(thousandths)
@@ -59,23 +80,23 @@ impl Trend {
 
     /// Number of values.
     pub fn count(&self) -> u64 {
-        self.histogram.len()
+        self.histogram.as_ref().map_or(0, Histogram::len)
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Trend) {
-        if other.count() == 0 {
+        let Some(theirs) = other.recorded() else {
             return;
-        }
-        let _ = self.histogram.add(&other.histogram);
+        };
+        let _ = self.histogram_mut().add(theirs);
         self.sum += other.sum;
     }
 
     /// Forgets every value, keeping the allocation (an empty trend is left as it is: zeroing
     /// its counts again would write the whole histogram for nothing).
     pub fn reset(&mut self) {
-        if self.count() > 0 {
-            self.histogram.reset();
+        if let Some(histogram) = self.histogram.as_mut().filter(|h| !h.is_empty()) {
+            histogram.reset();
         }
         self.sum = 0;
     }
@@ -88,12 +109,9 @@ impl Trend {
     /// The values at `quantiles` (ascending, 0..=1) in one pass, in the output unit.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
         let mut out = [0.0; N];
-        if self.count() > 0 {
-            let (min, max) = (self.histogram.min(), self.histogram.max());
-            for (slot, value) in out
-                .iter_mut()
-                .zip(self.histogram.value_at_quantiles(quantiles))
-            {
+        if let Some(histogram) = self.recorded() {
+            let (min, max) = self.extremes();
+            for (slot, value) in out.iter_mut().zip(histogram.value_at_quantiles(quantiles)) {
                 // A bucket's highest value can pass the largest sample: keep within them.
                 *slot = value.clamp(min, max) as f64 / 1000.0;
             }
@@ -110,13 +128,13 @@ impl Trend {
         let [p50, p90, p95, p99] = self.quantiles([0.50, 0.90, 0.95, 0.99]);
         TrendStats {
             count,
-            min: self.histogram.min() as f64 / 1000.0,
+            min: self.min(),
             mean: self.mean(),
             p50,
             p90,
             p95,
             p99,
-            max: self.histogram.max() as f64 / 1000.0,
+            max: self.max(),
         }
     }
 
@@ -130,12 +148,12 @@ impl Trend {
 
     /// Smallest value, in the output unit.
     pub fn min(&self) -> f64 {
-        self.histogram.min() as f64 / 1000.0
+        self.extremes().0 as f64 / 1000.0
     }
 
     /// Largest value, in the output unit.
     pub fn max(&self) -> f64 {
-        self.histogram.max() as f64 / 1000.0
+        self.extremes().1 as f64 / 1000.0
     }
 
     /// The 11 percentiles Locust reports, in the output unit.
@@ -146,7 +164,7 @@ impl Trend {
     /// A compact copy at two significant digits: what the time series keeps.
     pub fn sparse(&self) -> SparseTrend {
         let mut buckets: Vec<(u16, u32)> = Vec::new();
-        for v in self.histogram.iter_recorded() {
+        for v in self.histogram.iter().flat_map(Histogram::iter_recorded) {
             let index = coarse_index(v.value_iterated_to());
             let count = u32::try_from(v.count_at_value()).unwrap_or(u32::MAX);
             match buckets.last_mut() {
@@ -154,16 +172,13 @@ impl Trend {
                 _ => buckets.push((index, count)),
             }
         }
+        let (min, max) = self.extremes();
         SparseTrend {
             buckets,
             count: self.count(),
             sum: self.sum,
-            min: if self.count() == 0 {
-                0
-            } else {
-                self.histogram.min()
-            },
-            max: self.histogram.max(),
+            min,
+            max,
         }
     }
 }
@@ -394,6 +409,28 @@ mod tests {
         }
         assert!(sparse.len() <= 128 * 10, "{}", sparse.len());
         assert!(SparseTrend::default().is_empty());
+    }
+
+    #[test]
+    fn an_empty_trend_holds_no_histogram_and_answers_zeros() {
+        let mut trend = Trend::new();
+        let empty = Trend::new();
+        trend.merge(&empty);
+        trend.reset();
+        assert!(
+            trend.histogram.is_none(),
+            "nothing recorded, nothing allocated"
+        );
+        assert_eq!(trend.stats(), TrendStats::default());
+        assert_eq!((trend.min(), trend.max(), trend.mean()), (0.0, 0.0, 0.0));
+        assert!(trend.sparse().is_empty());
+        let mut other = Trend::new();
+        other.record(1500);
+        trend.merge(&other);
+        assert_eq!((trend.count(), trend.min(), trend.max()), (1, 1.5, 1.5));
+        trend.reset();
+        assert_eq!((trend.count(), trend.max()), (0, 0.0));
+        assert!(trend.histogram.is_some(), "a reset keeps the allocation");
     }
 
     #[test]
