@@ -139,15 +139,15 @@ func (s *Response) BodySize() uint64 { return s.r.BodySize }
 
 // Header is the first value of header name (case-insensitive), or "".
 func (s *Response) Header(name string) string {
-	block := s.r.Headers
-	for block != "" {
-		var line string
-		line, block, _ = strings.Cut(block, "\r\n")
-		if n, v, ok := strings.Cut(line, ": "); ok && strings.EqualFold(n, name) {
-			return v
+	found := ""
+	eachHeader(s.r.Headers, func(n, v string) bool {
+		if strings.EqualFold(n, name) {
+			found = v
+			return false
 		}
-	}
-	return ""
+		return true
+	})
+	return found
 }
 
 // Headers are every header, in order, names in lower case. The host sends them as one
@@ -162,14 +162,23 @@ func (s *Response) Headers() [][2]string {
 // splitHeaders turns a header block into (name, value) pairs, in order.
 func splitHeaders(block string) [][2]string {
 	fields := make([][2]string, 0, strings.Count(block, "\r\n"))
+	eachHeader(block, func(n, v string) bool {
+		fields = append(fields, [2]string{n, v})
+		return true
+	})
+	return fields
+}
+
+// eachHeader calls yield with the name and value of each `name: value\r\n` line of a
+// header block, in order, until yield returns false.
+func eachHeader(block string, yield func(name, value string) bool) {
 	for block != "" {
 		var line string
 		line, block, _ = strings.Cut(block, "\r\n")
-		if n, v, ok := strings.Cut(line, ": "); ok {
-			fields = append(fields, [2]string{n, v})
+		if n, v, ok := strings.Cut(line, ": "); ok && !yield(n, v) {
+			return
 		}
 	}
-	return fields
 }
 
 // URL is the final URL, after redirects.
