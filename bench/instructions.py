@@ -11,10 +11,12 @@ once per stats interval (merging histograms) is spread over the requests of an i
 valgrind's pace, about 50 times fewer than in a real run, so it weighs more here: compare
 builds with this script, not with a timed run.
 
-    python3 bench/instructions.py [--vus 64] [--tls] [--top 25]
+    python3 bench/instructions.py [--vus 64] [--tls] [--top 25] [--l2-kib 1024]
 
-Prints instructions, first-level instruction and data misses per request, then the functions
-that cost the most. Needs valgrind (bench/run.sh installs it). Runs take about a minute: the
+Prints instructions, first-level instruction and data misses, and data misses of the last
+level per request, then the functions that cost the most. cachegrind simulates two levels;
+`--l2-kib 1024` makes the second one this VM's 1 MiB L2 instead of its 32 MiB L3, so its
+misses are the accesses a VU's cold state costs. Needs valgrind (bench/run.sh installs it). Runs take about a minute: the
 host is about 50 times slower under valgrind.
 """
 
@@ -33,13 +35,15 @@ from nginx import Nginx
 SHORT, LONG = 3, 13
 
 
-def cachegrind(nginx, kind, vus, seconds, out):
-    """Runs the host under cachegrind into `out`; returns the requests nginx counted."""
+def cachegrind(nginx, kind, vus, seconds, out, last_level):
+    """Runs the host under cachegrind into `out`; returns the requests nginx counted.
+    `last_level` is the simulated last-level cache (`--LL`), or None for this machine's."""
     url = nginx.url(kind)
     extra = ["--ca-cert", nginx.ca] if kind != "plain" else []
+    sim = [f"--LL={last_level},16,64"] if last_level else []
     before = nginx.status()[1]
     subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--cachegrind-out-file={out}",
+        ["valgrind", "--tool=cachegrind", "--cache-sim=yes", *sim, f"--cachegrind-out-file={out}",
          str(HOST), "run", str(HELLO), "--host", url, "--vus", str(vus),
          "--duration", f"{seconds}s", "--quiet", *extra],
         check=True, capture_output=True)
@@ -80,6 +84,9 @@ def main():
     parser.add_argument("--vus", type=int, default=64)
     parser.add_argument("--tls", action="store_true", help="HTTPS keep-alive")
     parser.add_argument("--top", type=int, default=25, help="functions to list")
+    parser.add_argument("--l2-kib", type=int, default=0,
+                        help="simulate a second-level cache of this size as the last level "
+                             "(this VM's is 1024 KiB), to count the misses that leave it")
     args = parser.parse_args()
     require_built()
     if not shutil.which("valgrind"):
@@ -89,9 +96,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         try:
             # One run first, so that the component is compiled and cached before counting.
-            cachegrind(nginx, kind, args.vus, 1, f"{tmp}/warm.out")
-            short = cachegrind(nginx, kind, args.vus, SHORT, f"{tmp}/short.out")
-            long = cachegrind(nginx, kind, args.vus, LONG, f"{tmp}/long.out")
+            last_level = args.l2_kib * 1024 or None
+            cachegrind(nginx, kind, args.vus, 1, f"{tmp}/warm.out", last_level)
+            short = cachegrind(nginx, kind, args.vus, SHORT, f"{tmp}/short.out", last_level)
+            long = cachegrind(nginx, kind, args.vus, LONG, f"{tmp}/long.out", last_level)
         finally:
             nginx.stop()
         requests = long - short
@@ -109,6 +117,8 @@ def main():
         print(f"  I1 misses per request:           {d['I1mr'] / requests:9.0f}")
         print(f"  D1 misses per request:           {(d['D1mr'] + d['D1mw']) / requests:9.0f}"
               f"   (reads {d['D1mr'] / requests:.0f}, writes {d['D1mw'] / requests:.0f})")
+        level = f"L2 ({args.l2_kib} KiB)" if args.l2_kib else "last-level"
+        print(f"  {level} data misses per request: {(d['DLmr'] + d['DLmw']) / requests:9.0f}")
         print(f"  data reads and writes per request: {(d['Dr'] + d['Dw']) / requests:7.0f}")
         print(f"\n  {'instr/req':>9} {'D1 miss/req':>11}  function (the JIT code of the "
               "component shows as ???)")

@@ -8,11 +8,12 @@
 //! the current deadline. With waits far shorter than their limit, the sleep is moved about
 //! once per limit instead of twice per wait.
 
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep, sleep_until};
 
 /// The wait ran out of time.
@@ -32,12 +33,12 @@ impl Timer {
         Self::default()
     }
 
-    /// Runs `future` to its end, or until `limit` has passed.
-    pub async fn within<F: Future>(
-        &mut self,
-        limit: Duration,
-        future: F,
-    ) -> Result<F::Output, Expired> {
+    /// Runs `future` to its end, or until `limit` (counted from now) has passed.
+    ///
+    /// A type rather than an `async fn`: an async fn would keep `future` twice in its state,
+    /// as its argument and as the pinned local it polls, and every caller's future would
+    /// carry both (a request's whole exchange, a guest call).
+    pub fn within<F: Future>(&mut self, limit: Duration, future: F) -> Within<'_, F> {
         let now = Instant::now();
         // A limit too large to add is as good as none: about thirty years.
         let deadline = now
@@ -49,21 +50,41 @@ impl Timer {
         if sleep.deadline() > deadline {
             sleep.as_mut().reset(deadline);
         }
-        let mut future = pin!(future);
-        poll_fn(|cx| {
-            if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                return Poll::Ready(Ok(output));
+        Within {
+            future,
+            sleep,
+            deadline,
+        }
+    }
+}
+
+pin_project! {
+    /// A future run under a [`Timer`]'s limit: [`Timer::within`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Within<'a, F> {
+        #[pin]
+        future: F,
+        sleep: &'a mut Pin<Box<Sleep>>,
+        deadline: Instant,
+    }
+}
+
+impl<F: Future> Future for Within<'_, F> {
+    type Output = Result<F::Output, Expired>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        while this.sleep.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= *this.deadline {
+                return Poll::Ready(Err(Expired));
             }
-            while sleep.as_mut().poll(cx).is_ready() {
-                if Instant::now() >= deadline {
-                    return Poll::Ready(Err(Expired));
-                }
-                // Armed by an earlier, shorter wait: move it to this wait's deadline.
-                sleep.as_mut().reset(deadline);
-            }
-            Poll::Pending
-        })
-        .await
+            // Armed by an earlier, shorter wait: move it to this wait's deadline.
+            this.sleep.as_mut().reset(*this.deadline);
+        }
+        Poll::Pending
     }
 }
 
@@ -116,5 +137,19 @@ mod tests {
         assert_eq!(timer.within(MS * 50, after(5_000, ())).await, Err(Expired));
         let waited = started.elapsed();
         assert!(waited >= MS * 50 && waited < MS * 2_000, "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_wait_holds_its_future_once() {
+        let mut timer = Timer::new();
+        let size = std::mem::size_of_val(&after(10, [0u8; 512]));
+        let wait = timer.within(MS * 100, after(10, [0u8; 512]));
+        // The future, a reference to the sleep and a deadline: not the future twice.
+        assert!(
+            std::mem::size_of_val(&wait) < size + 64,
+            "{} bytes around a {size}-byte future",
+            std::mem::size_of_val(&wait)
+        );
+        assert_eq!(wait.await, Ok([0u8; 512]));
     }
 }

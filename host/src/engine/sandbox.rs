@@ -3,8 +3,11 @@
 //! failure is counted under its cause.
 
 use std::future::Future;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
@@ -55,26 +58,43 @@ pub(crate) struct CpuSpent {
 ///
 /// Measuring polls costs two clock reads per poll, where a call hook on every guest/host
 /// transition cost more than every other part of a request's boundary crossing.
-pub(crate) async fn metered<F: Future>(
-    budget: Option<Duration>,
-    call: F,
-) -> Result<F::Output, CpuSpent> {
-    let Some(budget) = budget else {
-        return Ok(call.await);
-    };
-    let mut call = std::pin::pin!(call);
-    let mut used = Duration::ZERO;
-    std::future::poll_fn(|cx| {
+pub(crate) fn metered<F: Future>(budget: Option<Duration>, call: F) -> Metered<F> {
+    Metered {
+        call,
+        budget,
+        used: Duration::ZERO,
+    }
+}
+
+pin_project! {
+    /// A guest call under a CPU budget: [`metered`]. A type rather than an `async fn`, which
+    /// would hold the call's future twice (argument and pinned local) in its state.
+    #[must_use = "futures do nothing unless awaited"]
+    pub(crate) struct Metered<F> {
+        #[pin]
+        call: F,
+        budget: Option<Duration>,
+        used: Duration,
+    }
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = Result<F::Output, CpuSpent>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(budget) = *this.budget else {
+            return this.call.poll(cx).map(Ok);
+        };
         let started = Instant::now();
-        let poll = call.as_mut().poll(cx);
-        used += started.elapsed();
+        let poll = this.call.poll(cx);
+        *this.used += started.elapsed();
         match poll {
             Poll::Ready(output) => Poll::Ready(Ok(output)),
-            Poll::Pending if used > budget => Poll::Ready(Err(CpuSpent { budget })),
+            Poll::Pending if *this.used > budget => Poll::Ready(Err(CpuSpent { budget })),
             Poll::Pending => Poll::Pending,
         }
-    })
-    .await
+    }
 }
 
 /// The store's resource limiter: the memory and table limits, noting when growth was
@@ -179,5 +199,18 @@ mod tests {
         // No budget: anything goes.
         let free = metered(None, call(Duration::from_millis(10), 20, Duration::ZERO)).await;
         assert_eq!(free.ok(), Some(20));
+    }
+
+    #[test]
+    fn a_metered_call_holds_the_calls_future_once() {
+        let inner = call(Duration::ZERO, 3, Duration::ZERO);
+        let size = std::mem::size_of_val(&inner);
+        let wrapped = metered(None, call(Duration::ZERO, 3, Duration::ZERO));
+        // The call's future, a budget and a sum: not the call's future twice.
+        assert!(
+            std::mem::size_of_val(&wrapped) < size + 64,
+            "{} bytes around a {size}-byte call",
+            std::mem::size_of_val(&wrapped)
+        );
     }
 }

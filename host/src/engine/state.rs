@@ -15,6 +15,7 @@ use crate::config::{HttpPlan, Limits};
 use crate::http::{Client, Session};
 use crate::runlog::{RunLog, Source};
 use crate::stats::{Collector, Recorder, Scope};
+use crate::timer::Timer;
 
 /// What every instance of a run shares: the client, the stats, the log, the parameters.
 #[derive(Debug, Clone)]
@@ -84,6 +85,8 @@ pub struct Identity {
 pub(crate) struct HttpHost {
     pub client: Client,
     pub session: Session,
+    /// The timer every request's timeout runs on.
+    pub timer: Timer,
     pub recorder: Recorder,
     pub base_url: Option<Url>,
     pub timeout: Duration,
@@ -149,6 +152,7 @@ impl InstanceState {
             http: HttpHost {
                 client: context.client.clone(),
                 session: Session::new(),
+                timer: Timer::new(),
                 recorder: recorder.clone(),
                 base_url: context.base_url.clone(),
                 timeout: context.http.timeout,

@@ -1,9 +1,11 @@
 //! Sends requests over connections it opens and times itself.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::Method;
 use url::{Host, Url};
 
@@ -21,7 +23,7 @@ use super::pool::{ConnectionPolicy, SharedPool};
 use super::request::{Protocol, Request, Response, Timings, TlsInfo};
 use super::session::Session;
 use super::tls::TlsSettings;
-use crate::timer::Expired;
+use crate::timer::{Expired, Timer};
 
 /// Settings of a run's client.
 #[derive(Debug, Clone)]
@@ -108,25 +110,27 @@ impl Client {
     }
 
     /// Sends `request` with `session`'s connections and cookies, following redirects, within
-    /// the request's timeout.
-    pub async fn send(
-        &self,
-        session: &mut Session,
+    /// the request's timeout, which runs on `timer`.
+    ///
+    /// Not an `async fn`: one would keep the request in its state beside the exchange that
+    /// owns it, and this future is copied into a box at every request.
+    pub fn send<'a>(
+        &'a self,
+        session: &'a mut Session,
+        timer: &'a mut Timer,
         request: Request,
-    ) -> Result<Response, HttpError> {
+    ) -> impl Future<Output = Result<Response, HttpError>> + Send + 'a {
         let timeout = request.timeout;
-        // Taken out while the request borrows the session; a request cut short drops it, and
-        // the next one makes another.
-        let mut timer = std::mem::take(&mut session.timer);
-        let result = timer.within(timeout, self.follow(session, request)).await;
-        session.timer = timer;
-        match result {
-            Ok(result) => result,
-            Err(Expired) => Err(HttpError::new(
-                ErrorKind::Timeout,
-                format!("no complete response within {timeout:?}"),
-            )),
-        }
+        timer
+            .within(timeout, self.follow(session, request))
+            .map(move |result| {
+                result.unwrap_or_else(|Expired| {
+                    Err(HttpError::new(
+                        ErrorKind::Timeout,
+                        format!("no complete response within {timeout:?}"),
+                    ))
+                })
+            })
     }
 
     /// Sends `requests` concurrently and returns the results in order: HTTP/1.1 requests each
@@ -150,7 +154,8 @@ impl Client {
             }
             let client = self.clone();
             tasks.spawn(async move {
-                let result = client.send(&mut local, request).await;
+                let mut timer = Timer::new();
+                let result = client.send(&mut local, &mut timer, request).await;
                 (index, result, local)
             });
         }
@@ -261,9 +266,11 @@ impl Client {
                 None => self.connector.open(origin.clone()).await?,
             };
             timings.blocked = blocked;
-            let roundtrip = self.roundtrip(&mut conn, request, cookie.as_deref(), timings, reused);
-            // Boxed for the same reason as the exchange: its state lives only while in flight.
-            match Box::pin(roundtrip).await {
+            // Inline: the exchange is boxed already, and its own state is mostly this one's.
+            match self
+                .roundtrip(&mut conn, request, cookie.as_deref(), &mut timings, reused)
+                .await
+            {
                 Ok(hop) => {
                     for value in hop.headers.all("set-cookie") {
                         session.cookies.store(&origin.host, value);
@@ -306,7 +313,7 @@ impl Client {
         conn: &mut Conn,
         request: &Request,
         cookie: Option<&str>,
-        mut timings: Timings,
+        timings: &mut Timings,
         reused: bool,
     ) -> Result<Hop, HttpError> {
         let policy = BodyPolicy {
@@ -354,7 +361,7 @@ impl Client {
             body,
             body_size: answer.body_size,
             protocol: answer.protocol,
-            timings,
+            timings: *timings,
             reused,
             tls: conn.tls,
             sent: moved.written,
@@ -417,4 +424,37 @@ impl Origin {
 
 fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            method: Method::GET,
+            url: Url::parse("http://127.0.0.1:9/").unwrap(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: Duration::from_secs(1),
+            expected: crate::http::ExpectedStatuses::new(Vec::new()),
+            max_redirects: 0,
+            discard_body: false,
+            decompress: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sent_request_is_held_once_in_its_future() {
+        let client = Client::new(ClientOptions::default()).unwrap();
+        let (mut session, mut timer) = (Session::new(), Timer::new());
+        let follow = std::mem::size_of_val(&client.follow(&mut session, request()));
+        let send = std::mem::size_of_val(&client.send(&mut session, &mut timer, request()));
+        // The exchange (which owns the request) under a timeout: not a second request, not
+        // the exchange twice. wasmtime copies this future into a box at every request.
+        assert!(
+            send < follow + 64,
+            "{send} bytes to send, {follow} for the exchange"
+        );
+    }
 }

@@ -1,12 +1,11 @@
-//! What one VU carries between requests: its connections, its cookies, the timer its
-//! requests' timeouts run on, and the origin of its last request.
+//! What one VU carries between requests: its connections, its cookies, and the origin of its
+//! last request.
 
 use url::Url;
 
 use super::connection::{Connections, Origin};
 use super::cookies::CookieJar;
 use super::error::HttpError;
-use crate::timer::Timer;
 
 /// One user's HTTP state: kept-alive connections (reused across iterations) and a cookie jar.
 #[derive(Default)]
@@ -16,8 +15,6 @@ pub struct Session {
     /// The origin of the last request, under the URL's text up to its port: a VU's next
     /// request to the same origin finds it without allocating.
     last_origin: Option<(String, Origin)>,
-    /// The timer every request's timeout runs on.
-    pub(crate) timer: Timer,
 }
 
 impl Session {

@@ -1,14 +1,17 @@
 //! `loadwright:scenario/http`: requests from the guest, sent natively and recorded.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::{self, Either};
 use url::Url;
 
 use crate::engine::bindings::http::{self as wit, Host};
 use crate::engine::state::HttpHost;
 use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
-use crate::stats::{ConnectionInfo, RequestSample};
+use crate::stats::{ConnectionInfo, Recorder, RequestSample};
 
 use super::metrics::tag_pairs;
 
@@ -118,65 +121,67 @@ impl HttpHost {
         }
     }
 
-    /// Records a request's outcome. `expected_interval` is the VU's usual pace when latency
-    /// correction is on.
-    fn record(
-        &self,
-        label: &Label,
-        result: &Result<Response, HttpError>,
-        expected_interval: Option<Duration>,
-    ) {
-        // Only a failure needs a kind; formatting `status-NNN` for every success would cost
-        // an allocation per request.
-        let status_kind = match result {
-            Ok(response) if !response.ok => Some(format!("status-{}", response.status)),
-            _ => None,
-        };
-        let sample = match result {
-            Ok(response) => {
-                let t = &response.timings;
-                RequestSample {
-                    method: label.method.as_str(),
-                    name: &label.name,
-                    status: response.status,
-                    duration: t.duration() + self.start_lag,
-                    phases: Some(t),
-                    failure: status_kind.as_deref(),
-                    bytes_sent: response.bytes_sent,
-                    bytes_received: response.bytes_received,
-                    body_bytes: response.body_size,
-                    tags: &label.tags,
-                    expected_interval,
-                    connection: Some(ConnectionInfo {
-                        protocol: response.protocol,
-                        reused: response.connection_reused,
-                        tls: response.tls,
-                    }),
-                }
-            }
-            Err(err) => RequestSample {
-                method: label.method.as_str(),
-                name: &label.name,
-                status: 0,
-                duration: Duration::ZERO,
-                phases: None,
-                failure: Some(err.kind.as_str()),
-                bytes_sent: 0,
-                bytes_received: 0,
-                body_bytes: 0,
-                tags: &label.tags,
-                expected_interval: None,
-                connection: None,
-            },
-        };
-        self.recorder.request(&sample);
-    }
-
     /// The expected interval for requests starting now, with latency correction on.
     fn pace(&mut self) -> Option<Duration> {
         let pacing = self.pacing.as_mut()?;
         pacing.observe(Instant::now())
     }
+}
+
+/// Records a request's outcome with `recorder`. `start_lag` is how late its iteration
+/// started (added to its duration); `expected_interval` is the VU's usual pace when latency
+/// correction is on.
+fn record(
+    recorder: &Recorder,
+    start_lag: Duration,
+    label: &Label,
+    result: &Result<Response, HttpError>,
+    expected_interval: Option<Duration>,
+) {
+    // Only a failure needs a kind; formatting `status-NNN` for every success would cost
+    // an allocation per request.
+    let status_kind = match result {
+        Ok(response) if !response.ok => Some(format!("status-{}", response.status)),
+        _ => None,
+    };
+    let sample = match result {
+        Ok(response) => {
+            let t = &response.timings;
+            RequestSample {
+                method: label.method.as_str(),
+                name: &label.name,
+                status: response.status,
+                duration: t.duration() + start_lag,
+                phases: Some(t),
+                failure: status_kind.as_deref(),
+                bytes_sent: response.bytes_sent,
+                bytes_received: response.bytes_received,
+                body_bytes: response.body_size,
+                tags: &label.tags,
+                expected_interval,
+                connection: Some(ConnectionInfo {
+                    protocol: response.protocol,
+                    reused: response.connection_reused,
+                    tls: response.tls,
+                }),
+            }
+        }
+        Err(err) => RequestSample {
+            method: label.method.as_str(),
+            name: &label.name,
+            status: 0,
+            duration: Duration::ZERO,
+            phases: None,
+            failure: Some(err.kind.as_str()),
+            bytes_sent: 0,
+            bytes_received: 0,
+            body_bytes: 0,
+            tags: &label.tags,
+            expected_interval: None,
+            connection: None,
+        },
+    };
+    recorder.request(&sample);
 }
 
 /// The method, upper-cased without allocating when it already is (the common case).
@@ -241,23 +246,33 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
 }
 
 impl Host for HttpHost {
-    async fn send(&mut self, request: wit::Request) -> Result<wit::Response, wit::HttpError> {
-        let result = match self.prepare(request) {
-            Ok((request, label)) => {
-                let expected = self.pace();
-                // Boxed: the request's state lives on the heap while in flight, not on the VU's
-                // fiber stack, whose touched pages stay resident for the VU's whole life.
-                let result = Box::pin(self.client.send(&mut self.session, request)).await;
-                self.record(&label, &result, expected);
-                result
-            }
+    /// Not an `async fn`: one would keep the guest's request, the prepared request and its
+    /// label in its state beside the exchange, and wasmtime copies this future into a box at
+    /// every call. Here the state is the client's exchange and what recording needs.
+    fn send(
+        &mut self,
+        request: wit::Request,
+    ) -> impl Future<Output = Result<wit::Response, wit::HttpError>> + Send {
+        let (request, label) = match self.prepare(request) {
+            Ok(prepared) => prepared,
             Err((err, label)) => {
                 let result = Err(err);
-                self.record(&label, &result, None);
-                result
+                record(&self.recorder, self.start_lag, &label, &result, None);
+                return Either::Left(future::ready(to_wit(result)));
             }
         };
-        to_wit(result)
+        let expected = self.pace();
+        let (recorder, start_lag) = (&self.recorder, self.start_lag);
+        // Boxed: wasmtime copies this future into a box of its own at every call, and the
+        // exchange's state is most of it.
+        let send = Box::pin(
+            self.client
+                .send(&mut self.session, &mut self.timer, request),
+        );
+        Either::Right(send.map(move |result| {
+            record(recorder, start_lag, &label, &result, expected);
+            to_wit(result)
+        }))
     }
 
     async fn batch(
@@ -311,7 +326,7 @@ impl Host for HttpHost {
                 let result = result.or_else(|| sent.next()).unwrap_or_else(|| {
                     Err(HttpError::new(ErrorKind::Other, "request lost in batch"))
                 });
-                self.record(label, &result, expected);
+                record(&self.recorder, self.start_lag, label, &result, expected);
                 to_wit(result)
             })
             .collect()
@@ -319,5 +334,39 @@ impl Host for HttpHost {
 
     fn clear_cookies(&mut self) {
         self.session.clear_cookies();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::state::{Identity, InstanceState, RunContext};
+
+    #[tokio::test]
+    async fn the_future_wasmtime_boxes_at_every_request_stays_small() {
+        let context = RunContext::detached();
+        let identity = Identity {
+            vu: 1,
+            scenario: "s".into(),
+        };
+        let mut state = InstanceState::new(&context, identity);
+        let request = wit::Request {
+            method: "GET".into(),
+            url: "http://127.0.0.1:9/".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            name: None,
+            tags: Vec::new(),
+            timeout: None,
+            expected_statuses: Vec::new(),
+            max_redirects: None,
+            discard_body: false,
+            decompress: false,
+        };
+        let size = std::mem::size_of_val(&Host::send(&mut state.http, request));
+        // The exchange in a box of its own, the label and the response's slot: wasmtime
+        // copies this much at every call, and an async fn held the guest's request, the
+        // prepared request and the exchange, 600 bytes and more.
+        assert!(size <= 256, "{size} bytes");
     }
 }
