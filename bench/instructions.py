@@ -117,8 +117,8 @@ def main():
         print(f"  I1 misses per request:           {d['I1mr'] / requests:9.0f}")
         print(f"  D1 misses per request:           {(d['D1mr'] + d['D1mw']) / requests:9.0f}"
               f"   (reads {d['D1mr'] / requests:.0f}, writes {d['D1mw'] / requests:.0f})")
-        level = f"L2 ({args.l2_kib} KiB)" if args.l2_kib else "last-level"
-        print(f"  {level} data misses per request: {(d['DLmr'] + d['DLmw']) / requests:9.0f}")
+        level = "L2 data misses per request:" if args.l2_kib else "LL data misses per request:"
+        print(f"  {level:<33}{(d['DLmr'] + d['DLmw']) / requests:9.0f}")
         print(f"  data reads and writes per request: {(d['Dr'] + d['Dw']) / requests:7.0f}")
         print(f"\n  {'instr/req':>9} {'D1 miss/req':>11}  function (the JIT code of the "
               "component shows as ???)")

@@ -12,8 +12,10 @@
 //! - [`run`]: one library API under every shell: start a [`run::Run`] from a plan, get a
 //!   handle with status, snapshots, a live stream of intervals, live control, and stop.
 //! - [`vu`]: VU lifecycle and the executors that schedule iterations; graceful stop.
-//! - [`engine`]: the one wasmtime engine, component loading, validation and caching, and the
-//!   host side of each WIT interface (`engine/host/<interface>.rs`).
+//! - [`engine`]: the one wasmtime engine, component loading, validation and caching, the
+//!   host side of each WIT interface (`engine/host/<interface>.rs`), and the outbox through
+//!   which a guest's request is run by its VU's task rather than on its fiber
+//!   (`engine/outbox.rs`).
 //! - [`stats`]: HdrHistograms, sharded recording, intervals, snapshots, sub-metrics,
 //!   thresholds, the bounded time series.
 //! - [`http`]: the native HTTP client: TLS (rustls), HTTP/1.1 of its own and HTTP/2

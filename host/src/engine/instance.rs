@@ -1,5 +1,6 @@
 //! One instance of a scenario in its own store: a VU, or a run's test instance.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::Store;
@@ -8,6 +9,7 @@ use super::bindings::World;
 use super::bindings::guest::{Guest, ScenarioOptions as Options};
 use super::component::Scenario;
 use super::host::stats::to_wit;
+use super::outbox::{Outbox, driven};
 use super::sandbox::{CpuSpent, TrapKind, metered};
 use super::state::InstanceState;
 use crate::config::format_duration;
@@ -64,12 +66,15 @@ pub struct Instance {
     timeouts: Timeouts,
     /// The timer every call's time limit runs on.
     timer: Timer,
+    /// Where the guest's requests wait for this instance's calls to run them.
+    outbox: Arc<Outbox>,
 }
 
 impl Instance {
     /// Instantiates `scenario` with `state` as the store's data.
     pub async fn new(scenario: &Scenario, state: InstanceState) -> Result<Self, Trap> {
         let timeouts = state.timeouts;
+        let outbox = state.http.outbox.clone();
         let mut store = Store::new(scenario.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         // A guest computing past the next tick yields to other VUs (and lets the CPU meter,
@@ -85,19 +90,21 @@ impl Instance {
             world,
             timeouts,
             timer: Timer::new(),
+            outbox,
         })
     }
 
     /// The guest for one call, with a fresh CPU budget and the epoch deadline re-armed (the
     /// deadline is absolute, so without this every call after a wait would start by
     /// yielding once for nothing), and the timer for the call's time limit.
-    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>, &mut Timer) {
+    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>, &mut Timer, &Outbox) {
         self.store.set_epoch_deadline(1);
         self.store.data_mut().limiter.start_call();
         (
             self.world.loadwright_scenario_guest(),
             &mut self.store,
             &mut self.timer,
+            &self.outbox,
         )
     }
 
@@ -147,9 +154,12 @@ impl Instance {
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_options(store)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_options(store))),
+            )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
@@ -157,9 +167,12 @@ impl Instance {
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
         let (limit, cpu) = (self.timeouts.iteration, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_run_task(store, task)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_run_task(store, task))),
+            )
             .await;
         self.settle(outcome, TrapKind::IterationTimeout, limit)
     }
@@ -167,9 +180,12 @@ impl Instance {
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_on_test_start(store)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_on_test_start(store))),
+            )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
@@ -178,11 +194,14 @@ impl Instance {
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
             .within(
                 limit,
-                metered(cpu, guest.call_on_test_stop(store, &snapshot)),
+                driven(
+                    outbox,
+                    metered(cpu, guest.call_on_test_stop(store, &snapshot)),
+                ),
             )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
@@ -191,9 +210,12 @@ impl Instance {
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_on_vu_start(store)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_on_vu_start(store))),
+            )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
@@ -201,9 +223,12 @@ impl Instance {
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_on_vu_stop(store)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_on_vu_stop(store))),
+            )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
@@ -212,9 +237,12 @@ impl Instance {
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
         let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer) = self.guest();
+        let (guest, store, timer, outbox) = self.guest();
         let outcome = timer
-            .within(limit, metered(cpu, guest.call_on_stats(store, &snapshot)))
+            .within(
+                limit,
+                driven(outbox, metered(cpu, guest.call_on_stats(store, &snapshot))),
+            )
             .await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }

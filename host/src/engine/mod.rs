@@ -13,6 +13,7 @@ mod config;
 mod host;
 mod instance;
 mod mappings;
+mod outbox;
 mod sandbox;
 mod state;
 

@@ -52,9 +52,10 @@ pub(crate) struct CpuSpent {
 /// Runs the guest call `call` under a CPU budget (`None`: no budget), metered on the time
 /// its future is polled: the guest's code and the host's synchronous work for it (building
 /// a snapshot, writing a log line) count; the time the call waits on the host (a request in
-/// flight, a sleep) does not, as the future is not polled then. The guest yields at every
-/// epoch tick, so one poll of guest code lasts about 10 ms at most. Past the budget the call
-/// is dropped (and its instance with it) and the error says so.
+/// flight, a sleep) does not, as the future is not polled then, and neither does a request's
+/// own work (its VU's task runs it outside the call: `engine::outbox`). The guest yields at
+/// every epoch tick, so one poll of guest code lasts about 10 ms at most. Past the budget the
+/// call is dropped (and its instance with it) and the error says so.
 ///
 /// Measuring polls costs two clock reads per poll, where a call hook on every guest/host
 /// transition cost more than every other part of a request's boundary crossing.

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host::output::GuestOutput;
 use super::instance::Timeouts;
+use super::outbox::Outbox;
 use super::sandbox::Limiter;
 use crate::config::{HttpPlan, Limits};
 use crate::http::{Client, Session};
@@ -81,12 +82,34 @@ pub struct Identity {
     pub scenario: Arc<str>,
 }
 
-/// State for `http`.
-pub(crate) struct HttpHost {
+/// What a VU's requests go out with: the run's client, the VU's connections and cookies,
+/// and the timer its requests' timeouts run on. Boxed, so that it moves to a posted exchange
+/// and back as a pointer.
+pub(crate) struct Wire {
     pub client: Client,
     pub session: Session,
-    /// The timer every request's timeout runs on.
     pub timer: Timer,
+}
+
+impl Wire {
+    /// A wire for `client` without connections or cookies.
+    pub(crate) fn new(client: Client) -> Box<Self> {
+        Box::new(Self {
+            client,
+            session: Session::new(),
+            timer: Timer::new(),
+        })
+    }
+}
+
+/// State for `http`.
+pub(crate) struct HttpHost {
+    /// The run's client, to give the VU a new wire if its exchange was dropped in flight.
+    pub client: Client,
+    /// The VU's wire; out with an exchange while one is in flight.
+    pub wire: Option<Box<Wire>>,
+    /// Where `send` posts its exchange for the VU's task to run.
+    pub outbox: Arc<Outbox>,
     pub recorder: Recorder,
     pub base_url: Option<Url>,
     pub timeout: Duration,
@@ -151,8 +174,8 @@ impl InstanceState {
         Self {
             http: HttpHost {
                 client: context.client.clone(),
-                session: Session::new(),
-                timer: Timer::new(),
+                wire: Some(Wire::new(context.client.clone())),
+                outbox: Outbox::new(),
                 recorder: recorder.clone(),
                 base_url: context.base_url.clone(),
                 timeout: context.http.timeout,

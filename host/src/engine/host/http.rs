@@ -4,12 +4,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use futures_util::future::{self, Either};
 use url::Url;
 
 use crate::engine::bindings::http::{self as wit, Host};
-use crate::engine::state::HttpHost;
+use crate::engine::state::{HttpHost, Wire};
 use crate::http::{ErrorKind, ExpectedStatuses, HttpError, Protocol, Request, Response};
 use crate::stats::{ConnectionInfo, Recorder, RequestSample};
 
@@ -119,6 +118,20 @@ impl HttpHost {
             bare.set_fragment(None);
             bare.to_string()
         }
+    }
+
+    /// The VU's wire, taken out for an exchange.
+    fn take_wire(&mut self) -> Box<Wire> {
+        self.wire
+            .take()
+            .unwrap_or_else(|| Wire::new(self.client.clone()))
+    }
+
+    /// The VU's wire: a new one if its last exchange was dropped in flight (a call cut by its
+    /// time limit), with new connections and no cookies.
+    fn wire(&mut self) -> &mut Wire {
+        self.wire
+            .get_or_insert_with(|| Wire::new(self.client.clone()))
     }
 
     /// The expected interval for requests starting now, with latency correction on.
@@ -262,17 +275,21 @@ impl Host for HttpHost {
             }
         };
         let expected = self.pace();
-        let (recorder, start_lag) = (&self.recorder, self.start_lag);
-        // Boxed: wasmtime copies this future into a box of its own at every call, and the
-        // exchange's state is most of it.
-        let send = Box::pin(
-            self.client
-                .send(&mut self.session, &mut self.timer, request),
-        );
-        Either::Right(send.map(move |result| {
-            record(recorder, start_lag, &label, &result, expected);
+        let mut wire = self.take_wire();
+        // Run by the VU's task, not on this call's fiber (see `engine::outbox`).
+        self.outbox.post(Box::pin(async move {
+            let result = wire
+                .client
+                .send(&mut wire.session, &mut wire.timer, request)
+                .await;
+            (result, wire)
+        }));
+        Either::Right(async move {
+            let (result, wire) = self.outbox.collect().await;
+            self.wire = Some(wire);
+            record(&self.recorder, self.start_lag, &label, &result, expected);
             to_wit(result)
-        }))
+        })
     }
 
     async fn batch(
@@ -314,9 +331,10 @@ impl Host for HttpHost {
             }
         }
         let expected = self.pace();
-        let mut sent = self
+        let wire = self.wire();
+        let mut sent = wire
             .client
-            .batch(&mut self.session, ready)
+            .batch(&mut wire.session, ready)
             .await
             .into_iter();
         results
@@ -333,7 +351,7 @@ impl Host for HttpHost {
     }
 
     fn clear_cookies(&mut self) {
-        self.session.clear_cookies();
+        self.wire().session.clear_cookies();
     }
 }
 
