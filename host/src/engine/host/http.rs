@@ -259,9 +259,10 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
 }
 
 impl Host for HttpHost {
-    /// Not an `async fn`: one would keep the guest's request, the prepared request and its
-    /// label in its state beside the exchange, and wasmtime copies this future into a box at
-    /// every call. Here the state is the client's exchange and what recording needs.
+    /// Posts the exchange to the VU's outbox, for the VU's task to run (see
+    /// `engine::outbox`), and returns a future that waits for it and records it. Not an
+    /// `async fn`: one would keep the guest's request and the prepared one in its state, and
+    /// wasmtime copies this future into a box at every call.
     fn send(
         &mut self,
         request: wit::Request,
@@ -382,9 +383,9 @@ mod tests {
             decompress: false,
         };
         let size = std::mem::size_of_val(&Host::send(&mut state.http, request));
-        // The exchange in a box of its own, the label and the response's slot: wasmtime
-        // copies this much at every call, and an async fn held the guest's request, the
-        // prepared request and the exchange, 600 bytes and more.
+        // The label and room for the response: wasmtime copies this much at every call. An
+        // async fn held the guest's request, the prepared request and the exchange, 608
+        // bytes.
         assert!(size <= 256, "{size} bytes");
     }
 }
