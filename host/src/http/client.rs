@@ -451,7 +451,7 @@ mod tests {
         let follow = std::mem::size_of_val(&client.follow(&mut session, request()));
         let send = std::mem::size_of_val(&client.send(&mut session, &mut timer, request()));
         // The exchange (which owns the request) under a timeout: not a second request, not
-        // the exchange twice. wasmtime copies this future into a box at every request.
+        // the exchange twice. It is copied into a box (the posted exchange) at every request.
         assert!(
             send < follow + 64,
             "{send} bytes to send, {follow} for the exchange"
