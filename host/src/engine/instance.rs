@@ -1,5 +1,6 @@
 //! One instance of a scenario in its own store: a VU, or a run's test instance.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,26 @@ pub struct Timeouts {
     pub cpu: Option<Duration>,
 }
 
+/// What a guest call runs within: its time limit, then the exchanges it posts run by the
+/// caller's task (outside its CPU meter), then its CPU budget.
+struct Bounds<'a> {
+    timer: &'a mut Timer,
+    outbox: &'a Outbox,
+    limit: Duration,
+    cpu: Option<Duration>,
+}
+
+impl<'a> Bounds<'a> {
+    /// `call` within these bounds.
+    fn run<F: Future + 'a>(
+        self,
+        call: F,
+    ) -> impl Future<Output = Result<Result<F::Output, CpuSpent>, Expired>> + 'a {
+        let metered = metered(self.cpu, call);
+        self.timer.within(self.limit, driven(self.outbox, metered))
+    }
+}
+
 /// A live instance and its store.
 pub struct Instance {
     store: Store<InstanceState>,
@@ -94,17 +115,22 @@ impl Instance {
         })
     }
 
-    /// The guest for one call, with a fresh CPU budget and the epoch deadline re-armed (the
-    /// deadline is absolute, so without this every call after a wait would start by
-    /// yielding once for nothing), and the timer for the call's time limit.
-    fn guest(&mut self) -> (&Guest, &mut Store<InstanceState>, &mut Timer, &Outbox) {
+    /// The guest for one call under the time limit `limit`, with a fresh CPU budget and the
+    /// epoch deadline re-armed (the deadline is absolute, so without this every call after a
+    /// wait would start by yielding once for nothing), and the bounds to run the call in.
+    fn guest(&mut self, limit: Duration) -> (&Guest, &mut Store<InstanceState>, Bounds<'_>) {
         self.store.set_epoch_deadline(1);
         self.store.data_mut().limiter.start_call();
+        let bounds = Bounds {
+            timer: &mut self.timer,
+            outbox: &self.outbox,
+            limit,
+            cpu: self.timeouts.cpu,
+        };
         (
             self.world.loadwright_scenario_guest(),
             &mut self.store,
-            &mut self.timer,
-            &self.outbox,
+            bounds,
         )
     }
 
@@ -153,97 +179,59 @@ impl Instance {
 
     /// Calls `options`.
     pub async fn options(&mut self) -> Result<Options, Trap> {
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_options(store))),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_options(store)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Runs one iteration of task `task`; the inner error is the guest's own `err`.
     pub async fn run_task(&mut self, task: u32) -> Result<Result<(), String>, Trap> {
-        let (limit, cpu) = (self.timeouts.iteration, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_run_task(store, task))),
-            )
-            .await;
+        let limit = self.timeouts.iteration;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_run_task(store, task)).await;
         self.settle(outcome, TrapKind::IterationTimeout, limit)
     }
 
     /// Calls `on-test-start`.
     pub async fn on_test_start(&mut self) -> Result<Result<Vec<u8>, String>, Trap> {
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_on_test_start(store))),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_on_test_start(store)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-test-stop` with the final statistics.
     pub async fn on_test_stop(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(
-                    outbox,
-                    metered(cpu, guest.call_on_test_stop(store, &snapshot)),
-                ),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_on_test_stop(store, &snapshot)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-start`.
     pub async fn on_vu_start(&mut self) -> Result<Result<(), String>, Trap> {
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_on_vu_start(store))),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_on_vu_start(store)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-vu-stop`.
     pub async fn on_vu_stop(&mut self) -> Result<(), Trap> {
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_on_vu_stop(store))),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_on_vu_stop(store)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 
     /// Calls `on-stats`.
     pub async fn on_stats(&mut self, snapshot: &Snapshot) -> Result<(), Trap> {
         let snapshot = to_wit(snapshot);
-        let (limit, cpu) = (self.timeouts.hook, self.timeouts.cpu);
-        let (guest, store, timer, outbox) = self.guest();
-        let outcome = timer
-            .within(
-                limit,
-                driven(outbox, metered(cpu, guest.call_on_stats(store, &snapshot))),
-            )
-            .await;
+        let limit = self.timeouts.hook;
+        let (guest, store, bounds) = self.guest(limit);
+        let outcome = bounds.run(guest.call_on_stats(store, &snapshot)).await;
         self.settle(outcome, TrapKind::HookTimeout, limit)
     }
 }
