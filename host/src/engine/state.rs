@@ -9,6 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::host::output::GuestOutput;
+use super::host::urls::UrlResolver;
 use super::instance::Timeouts;
 use super::outbox::Outbox;
 use super::sandbox::Limiter;
@@ -111,7 +112,8 @@ pub(crate) struct HttpHost {
     /// Where `send` posts its exchange for the VU's task to run.
     pub outbox: Arc<Outbox>,
     pub recorder: Recorder,
-    pub base_url: Option<Url>,
+    /// The VU's request URLs, resolved against the run's base URL.
+    pub urls: UrlResolver,
     pub timeout: Duration,
     pub max_redirects: u32,
     pub max_request_bytes: usize,
@@ -177,7 +179,7 @@ impl InstanceState {
                 wire: Some(Wire::new(context.client.clone())),
                 outbox: Outbox::new(),
                 recorder: recorder.clone(),
-                base_url: context.base_url.clone(),
+                urls: UrlResolver::new(context.base_url.clone()),
                 timeout: context.http.timeout,
                 max_redirects: context.http.max_redirects,
                 max_request_bytes: context.limits.max_request_bytes as usize,

@@ -2,6 +2,7 @@
 //! allocation however many fields there are, and one copy into the guest.
 
 use std::fmt;
+use std::ops::Range;
 
 /// The fields the client itself reads from every response. Which of them a block holds is
 /// noted as fields are added, so that a response without them (most) is not scanned.
@@ -23,6 +24,23 @@ impl HeaderBlock {
             text: String::with_capacity(bytes),
             noted: 0,
         }
+    }
+
+    /// A block of `lines`, which are already field lines as a block keeps them (`name:
+    /// value\r\n`, one space after the colon) except that names may have capitals; `names`
+    /// are the byte ranges of the names in `lines`. One copy and a pass over the names,
+    /// instead of four appends per field.
+    pub fn from_lines(lines: &str, names: impl Iterator<Item = Range<usize>>) -> Self {
+        let mut text = lines.to_owned();
+        let mut noted = 0;
+        for range in names {
+            let name = &mut text[range];
+            name.make_ascii_lowercase();
+            if let Some(bit) = noted_bit(name) {
+                noted |= bit;
+            }
+        }
+        Self { text, noted }
     }
 
     /// Adds a field; `name` is written in lower case.
@@ -159,6 +177,22 @@ mod tests {
         let plain: HeaderBlock = [("Server", b"t".as_slice())].into_iter().collect();
         assert_eq!(plain.all("set-cookie").count(), 0);
         assert_eq!(plain.get("server"), Some("t"));
+    }
+
+    #[test]
+    fn a_block_from_lines_is_the_block_of_its_fields() {
+        let lines = "Server: nginx\r\nSet-Cookie: a=B\r\nX-Empty: \r\n";
+        let names = [0..6, 15..25, 32..39];
+        let block = HeaderBlock::from_lines(lines, names.into_iter());
+        let pushed: HeaderBlock = [
+            ("Server", b"nginx".as_slice()),
+            ("Set-Cookie", b"a=B"),
+            ("X-Empty", b""),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(block, pushed, "the same text and the same noted fields");
+        assert_eq!(block.get("set-cookie"), Some("a=B"));
     }
 
     #[test]

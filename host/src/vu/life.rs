@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 use super::scheduler::{Phase, ScenarioRun};
+use super::woken::when_woken;
 use crate::engine::{Identity, Instance, InstanceState};
 use crate::runlog::{Level, Source};
 use crate::stats::{IterationOutcome, Recorder};
@@ -109,15 +110,16 @@ pub(crate) async fn vu_life(
         }
     };
     run.context.collector.add_vus(1);
-    // One select for the whole life, not one per iteration: it is polled on every wake-up.
+    // One select for the whole life, not one per iteration: it is polled on every wake-up,
+    // and the signals that cut the VU only when they fire (`when_woken`).
     let exit = tokio::select! {
         biased;
         exit = live(&run, id, &mut feed, &phase, &recorder, &in_flight) => exit,
-        _ = cut_phase.wait_for(|p| *p == Phase::Cut) => {
+        _ = when_woken(cut_phase.wait_for(|p| *p == Phase::Cut)) => {
             interrupted();
             Exit::Done
         }
-        () = cut_by_ramp_down(&run, ramp_down) => {
+        () = when_woken(cut_by_ramp_down(&run, ramp_down)) => {
             interrupted();
             Exit::Retired
         }

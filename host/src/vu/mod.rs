@@ -16,6 +16,7 @@
 //! - `gate`: the iteration budget of `per-vu-iterations` and `shared-iterations`.
 //! - `clock`: the pausable test clock.
 //! - `tasks`: picking each iteration's task.
+//! - `woken`: a future polled only when it woke its task (the signals that cut a VU).
 
 mod arrival;
 mod clock;
@@ -24,6 +25,7 @@ mod gate;
 mod life;
 mod scheduler;
 mod tasks;
+mod woken;
 
 pub use clock::Clock;
 pub use scheduler::{Phase, ScenarioRun, run_scenario};

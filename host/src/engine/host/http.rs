@@ -1,11 +1,11 @@
 //! `loadwright:scenario/http`: requests from the guest, sent natively and recorded.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future::{self, Either};
-use url::Url;
 
 use crate::engine::bindings::http::{self as wit, Host};
 use crate::engine::state::{HttpHost, Wire};
@@ -17,18 +17,23 @@ use super::metrics::tag_pairs;
 /// What the stats need to know of a request besides its outcome.
 struct Label {
     method: http::Method,
-    name: String,
+    name: Arc<str>,
     tags: Vec<(String, String)>,
 }
 
 impl HttpHost {
     /// Turns the guest's request into the client's, resolving the URL against the base URL.
-    fn prepare(&self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
+    fn prepare(&mut self, request: wit::Request) -> Result<(Request, Label), (HttpError, Label)> {
         let method = parse_method(&request.method);
         let tags = tag_pairs(request.tags);
         // Built only for a refused request: the row it is counted under.
         let invalid = |message: String| {
-            let name = request.name.clone().unwrap_or_else(|| request.url.clone());
+            let name = request
+                .name
+                .as_ref()
+                .unwrap_or(&request.url)
+                .as_str()
+                .into();
             let method = method.clone().unwrap_or(http::Method::GET);
             let tags = tags.clone();
             (
@@ -36,13 +41,8 @@ impl HttpHost {
                 Label { method, name, tags },
             )
         };
-        // `join` also takes absolute URLs, so one call covers both kinds.
-        let url = match &self.base_url {
-            Some(base) => base.join(&request.url),
-            None => Url::parse(&request.url),
-        };
-        let url = match url {
-            Ok(url) => url,
+        let (url, default_name) = match self.urls.resolve(&request.url) {
+            Ok(resolved) => resolved,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
                 return Err(invalid(format!(
                     "relative URL {:?} needs a base URL: run with --host http://...",
@@ -78,7 +78,7 @@ impl HttpHost {
                 self.max_request_bytes
             )));
         }
-        let name = request.name.unwrap_or_else(|| self.default_name(&url));
+        let name = request.name.map_or(default_name, Arc::from);
         let expected = ExpectedStatuses::new(
             request
                 .expected_statuses
@@ -99,25 +99,6 @@ impl HttpHost {
         };
         let method = prepared.method.clone();
         Ok((prepared, Label { method, name, tags }))
-    }
-
-    /// The path without query for URLs on the base URL's origin; the full URL without query
-    /// for others, so rows of different hosts never merge.
-    fn default_name(&self, url: &Url) -> String {
-        // Compared part by part: `Url::origin` allocates.
-        let same_origin = self.base_url.as_ref().is_some_and(|base| {
-            base.scheme() == url.scheme()
-                && base.host_str() == url.host_str()
-                && base.port_or_known_default() == url.port_or_known_default()
-        });
-        if same_origin {
-            url.path().to_owned()
-        } else {
-            let mut bare = url.clone();
-            bare.set_query(None);
-            bare.set_fragment(None);
-            bare.to_string()
-        }
     }
 
     /// The VU's wire, taken out for an exchange.
@@ -307,7 +288,7 @@ impl Host for HttpHost {
                 // Past the VU's concurrency limit: refused, counted under its own row.
                 let label = Label {
                     method: parse_method(&request.method).unwrap_or(http::Method::GET),
-                    name: request.name.unwrap_or(request.url),
+                    name: request.name.unwrap_or(request.url).into(),
                     tags: tag_pairs(request.tags),
                 };
                 let message =

@@ -1,10 +1,12 @@
 //! The host side of the WIT interfaces: one file per interface, each on its own slice of
-//! [`InstanceState`](super::InstanceState).
+//! [`InstanceState`](super::InstanceState), and `urls`, the request URLs `http` resolves
+//! (and keeps) for a VU.
 
 mod http;
 mod metrics;
 pub(crate) mod output;
 pub(crate) mod stats;
+pub(crate) mod urls;
 mod vu;
 
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
