@@ -98,6 +98,10 @@ impl<T: Send> Outbox<T> {
     fn clear(&self) {
         let left = {
             let mut slot = self.slot();
+            // Checked first: taking an empty `done` still moves its whole size.
+            if slot.posted.is_none() && slot.done.is_none() {
+                return;
+            }
             (slot.posted.take(), slot.done.take())
         };
         drop(left);

@@ -87,6 +87,7 @@ impl Connector {
             (Stream::Plain(io), None, self.options.h2c)
         };
         let link = if h2 {
+            meter.time_writes();
             Link::H2(H2::handshake(stream).await?)
         } else {
             Link::H1(H1::new(stream))

@@ -4,7 +4,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,10 @@ pub(crate) struct Meter {
     read: AtomicU64,
     /// Nanoseconds after `base` of the last write, 0 if none.
     last_write: AtomicU64,
+    /// Whether writes are timed: only HTTP/2 needs it, as hyper writes in its own task. An
+    /// HTTP/1.1 exchange times its own write, and a clock read per write cost more than the
+    /// rest of the meter.
+    timed: AtomicBool,
 }
 
 /// Bytes moved on a connection.
@@ -38,11 +42,15 @@ impl Meter {
             written: AtomicU64::new(0),
             read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
+            timed: AtomicBool::new(false),
         }
     }
 
     fn wrote(&self, bytes: usize) {
         self.written.fetch_add(bytes as u64, Ordering::Relaxed);
+        if !self.timed.load(Ordering::Relaxed) {
+            return;
+        }
         // Never 0, so 0 can mean "not yet".
         let now = (self.base.elapsed().as_nanos() as u64).max(1);
         self.last_write.store(now, Ordering::Relaxed);
@@ -57,7 +65,12 @@ impl Meter {
         }
     }
 
-    /// When the connection last wrote, if ever.
+    /// Times the writes from now on, for [`Self::last_write`].
+    pub(crate) fn time_writes(&self) {
+        self.timed.store(true, Ordering::Relaxed);
+    }
+
+    /// When the connection last wrote, if ever (and if its writes are timed).
     pub(crate) fn last_write(&self) -> Option<Instant> {
         let nanos = self.last_write.load(Ordering::Relaxed);
         (nanos != 0).then(|| self.base + Duration::from_nanos(nanos))
