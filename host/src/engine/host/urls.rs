@@ -9,6 +9,8 @@ use url::Url;
 
 /// How many resolved URLs a VU keeps.
 const KEPT: usize = 8;
+/// Longest URL a VU keeps: the memory kept per VU stays small whatever a scenario requests.
+const KEPT_BYTES: usize = 2048;
 
 /// A URL as the guest wrote it, resolved, with its default stats name.
 struct Resolved {
@@ -47,6 +49,9 @@ impl UrlResolver {
             None => Url::parse(raw)?,
         };
         let name: Arc<str> = self.default_name(&url).into();
+        if raw.len() > KEPT_BYTES {
+            return Ok((url, name));
+        }
         let resolved = Resolved {
             raw: raw.to_owned(),
             url: url.clone(),
@@ -118,5 +123,15 @@ mod tests {
         assert_eq!(again, first);
         let kept = urls.resolve("/a").unwrap();
         assert!(Arc::ptr_eq(&kept.1, &again.1), "the second is the kept one");
+    }
+
+    #[test]
+    fn a_long_url_resolves_but_is_not_kept() {
+        let mut urls = resolver();
+        let long = format!("/{}", "x".repeat(KEPT_BYTES));
+        let (url, name) = urls.resolve(&long).unwrap();
+        assert_eq!(url.path(), long);
+        assert_eq!(&*name, long);
+        assert!(urls.kept.is_empty());
     }
 }
