@@ -232,7 +232,7 @@ impl Client {
                 headers: hop.headers,
                 body: hop.body,
                 body_size: hop.body_size,
-                url: request.url,
+                url: request.url.into(),
                 redirects,
                 protocol: hop.protocol,
                 timings: hop.timings,

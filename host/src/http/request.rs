@@ -134,8 +134,9 @@ pub struct Response {
     pub body: Bytes,
     /// Body bytes received on the wire.
     pub body_size: u64,
-    /// Final URL, after redirects.
-    pub url: Url,
+    /// Final URL, after redirects, as text: the guest receives it so, and a `Url` is 64 bytes
+    /// more to move with every response.
+    pub url: String,
     /// Redirects followed.
     pub redirects: u32,
     /// Protocol of the final response.

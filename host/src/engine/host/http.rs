@@ -195,7 +195,7 @@ fn to_wit(result: Result<Response, HttpError>) -> Result<wit::Response, wit::Htt
             headers: r.headers.into_string(),
             body: r.body.to_vec(),
             body_size: r.body_size,
-            url: r.url.into(),
+            url: r.url,
             redirects: r.redirects,
             protocol: match r.protocol {
                 Protocol::Http10 => wit::Protocol::Http10,
