@@ -210,10 +210,13 @@ struct ResponseHead {
 /// The header fields of a response parsed from `input`, as a block.
 fn block_of(input: &[u8], fields: &[httparse::Header<'_>]) -> HeaderBlock {
     as_lines(input, fields).unwrap_or_else(|| {
-        fields
-            .iter()
-            .map(|field| (field.name, field.value))
-            .collect()
+        // Field lines are about as long as on the wire: the head's length is room for all of
+        // them in one allocation.
+        let mut block = HeaderBlock::with_capacity(input.len());
+        for field in fields {
+            block.push(field.name, field.value);
+        }
+        block
     })
 }
 
