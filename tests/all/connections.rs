@@ -3,7 +3,9 @@
 
 use loadwright_host::run::{Report, RunStatus};
 use loadwright_tests::guests;
-use loadwright_tests::tls::{COMPRESSED_TEXT, Pki, SERVER_NAME, SLOW_MS, Serve, TlsTarget};
+use loadwright_tests::tls::{
+    BIG_BODY_BYTES, COMPRESSED_TEXT, Pki, SERVER_NAME, SLOW_MS, Serve, TlsTarget,
+};
 use serde_json::{Value, json};
 
 use crate::https::{errors, seen, seen_starting};
@@ -140,6 +142,28 @@ async fn gzip_deflate_and_br_are_decoded_and_counted_as_received() {
         .await;
         assert_eq!(seen(&raw, &format!("body={text}")), 0, "{coding}");
     }
+}
+
+/// A body of many TLS records arrives whole, record by record, and the connection it came on
+/// serves the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_many_tls_records_arrives_whole_on_a_connection_kept_alive() {
+    let pki = Pki::new();
+    let target = TlsTarget::start(&pki, Serve::default()).await;
+    let report = fetch(&target, &plan(&pki, 1, 3, json!({})), "/big", &[]).await;
+    assert_eq!(
+        seen(&report, "status=200"),
+        3,
+        "{:?}",
+        report.snapshot.checks
+    );
+    assert_eq!(seen(&report, &format!("body_size={BIG_BODY_BYTES}")), 3);
+    let start: String = "0123456789".repeat(4);
+    assert_eq!(seen(&report, &format!("body={start}")), 3);
+    // After its first fetch, the VU's connection is read to the end of each body and kept.
+    let reused = seen(&report, "reused=true");
+    assert!(reused >= 2, "{reused} of 3 fetches on a kept-alive connection");
+    assert!(target.seen().connections() <= 2, "at most the VU's and the test instance's");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

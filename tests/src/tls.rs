@@ -4,7 +4,7 @@
 //!
 //! Routes: `/` answers `ok`; `/proto` the request's HTTP version; `/gzip`, `/deflate` and
 //! `/br` a text compressed that way (with its `content-encoding`); `/slow` `ok` after
-//! [`SLOW_MS`]; anything else `ok`.
+//! [`SLOW_MS`]; `/big` [`BIG_BODY_BYTES`] of digits; anything else `ok`.
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -29,6 +29,10 @@ pub const SERVER_NAME: &str = "target.loadwright.test";
 
 /// How long `/slow` waits before it answers, in milliseconds.
 pub const SLOW_MS: u64 = 20;
+
+/// The length of `/big`'s body: the digits `0123456789` over and over, in a dozen TLS
+/// records of 16 KiB.
+pub const BIG_BODY_BYTES: usize = 200_000;
 
 /// The text `/gzip`, `/deflate` and `/br` answer, once decoded.
 pub const COMPRESSED_TEXT: &str = "hello from a compressed body, hello again";
@@ -320,6 +324,7 @@ fn respond(req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<
     let text = COMPRESSED_TEXT.as_bytes();
     let (body, encoding) = match req.uri().path() {
         "/proto" => (format!("{:?}", req.version()).into_bytes(), None),
+        "/big" => (b"0123456789".repeat(BIG_BODY_BYTES / 10), None),
         "/gzip" => {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use super::body::{Answer, BodyPolicy, Sink};
 use super::error::{ErrorKind, HttpError};
@@ -405,7 +405,7 @@ impl H1 {
     async fn fill(&mut self) -> Result<usize, HttpError> {
         self.input.reserve(READ_CHUNK);
         self.stream
-            .read_buf(&mut self.input)
+            .read_into(&mut self.input)
             .await
             .map_err(|err| io_error(&err, "reading the response"))
     }

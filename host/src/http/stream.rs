@@ -1,14 +1,16 @@
 //! The byte stream under a connection: TCP, metered (bytes on the wire and the instant of the
 //! last write), with TLS over it for `https`.
 
+use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use bytes::BytesMut;
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -157,6 +159,30 @@ pub(crate) enum Stream {
     Plain(MeteredIo),
     /// `https`; boxed, as the TLS state is ten times the size of the plain stream.
     Tls(Box<TlsStream<MeteredIo>>),
+}
+
+impl Stream {
+    /// Appends what the stream has ready to `buf`; `Ok(0)` at its end. Over TLS this takes
+    /// one record's plaintext, reading the socket only when none is decrypted yet:
+    /// tokio-rustls's `poll_read` goes back to the socket after every record it copies, to
+    /// find it empty once a response is in (two such attempts per response, each polling the
+    /// socket's readiness and registering a waker for nothing).
+    pub(crate) async fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        match self {
+            Self::Plain(io) => io.read_buf(buf).await,
+            Self::Tls(io) => {
+                poll_fn(|cx| {
+                    let mut io = Pin::new(io.as_mut());
+                    let record = ready!(io.as_mut().poll_fill_buf(cx))?;
+                    let read = record.len();
+                    buf.extend_from_slice(record);
+                    io.consume(read);
+                    Poll::Ready(Ok(read))
+                })
+                .await
+            }
+        }
+    }
 }
 
 impl AsyncRead for Stream {
