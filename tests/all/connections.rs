@@ -162,8 +162,14 @@ async fn a_body_of_many_tls_records_arrives_whole_on_a_connection_kept_alive() {
     assert_eq!(seen(&report, &format!("body={start}")), 3);
     // After its first fetch, the VU's connection is read to the end of each body and kept.
     let reused = seen(&report, "reused=true");
-    assert!(reused >= 2, "{reused} of 3 fetches on a kept-alive connection");
-    assert!(target.seen().connections() <= 2, "at most the VU's and the test instance's");
+    assert!(
+        reused >= 2,
+        "{reused} of 3 fetches on a kept-alive connection"
+    );
+    assert!(
+        target.seen().connections() <= 2,
+        "at most the VU's and the test instance's"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -429,6 +429,8 @@ fn is_redirect(status: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::net::TcpListener;
 
     fn request() -> Request {
         Request {
@@ -442,6 +444,52 @@ mod tests {
             discard_body: false,
             decompress: false,
         }
+    }
+
+    /// Answers each connection's first request, kept alive as far as the head says, then
+    /// closes the connection; counts the connections.
+    async fn answer_once_then_close(listener: TcpListener, connections: Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            connections.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let (mut head, mut chunk) = (Vec::new(), [0u8; 1024]);
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                let _ = socket.write_all(answer).await;
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_the_server_closed_while_idle_is_not_reused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(answer_once_then_close(listener, connections.clone()));
+        let client = Client::new(ClientOptions::default()).unwrap();
+        let (mut session, mut timer) = (Session::new(), Timer::new());
+        for _ in 0..3 {
+            // A POST is not retried after a reset: it is answered only if the closed
+            // connection was noticed before it was sent.
+            let post = Request {
+                method: Method::POST,
+                url: url.clone(),
+                ..request()
+            };
+            let response = client.send(&mut session, &mut timer, post).await;
+            let response = response.expect("answered on a new connection");
+            assert_eq!(response.status, 200);
+            assert!(!response.connection_reused);
+            // Time for the server's close to reach the client's reactor.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(connections.load(Ordering::Relaxed), 3);
     }
 
     #[tokio::test]

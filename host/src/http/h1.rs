@@ -331,11 +331,14 @@ impl H1 {
     }
 
     /// Whether the connection can carry no more requests: an earlier response ended it, or
-    /// the server closed it (or sent something unasked) while it was idle. Costs one
-    /// non-blocking read.
+    /// the server closed it (or sent something unasked) while it was idle. Costs a look at
+    /// the socket's readiness, and a non-blocking read only when something may have come.
     pub(crate) fn is_closed(&mut self) -> bool {
         if !self.reusable {
             return true;
+        }
+        if !self.stream.maybe_readable() {
+            return false;
         }
         let mut cx = Context::from_waker(Waker::noop());
         let mut byte = [0u8; 1];

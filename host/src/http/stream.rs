@@ -10,7 +10,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -98,6 +98,14 @@ impl MeteredIo {
     }
 }
 
+impl MeteredIo {
+    /// Whether the reactor has seen the socket readable since a read last found it empty:
+    /// tokio's cached readiness, looked at without reading and without registering a waker.
+    fn maybe_readable(&self) -> bool {
+        self.inner.try_io(Interest::READABLE, || Ok(())).is_ok()
+    }
+}
+
 impl AsyncRead for MeteredIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -162,6 +170,21 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    /// Whether a read might find something: `false` when the socket is known empty (tokio
+    /// clears its readiness once a read finds it so) and, over TLS, no plaintext or closure
+    /// alert is held either. A kept-alive connection is checked before each reuse; this spares
+    /// the read (through rustls, over TLS) that would only return `Pending`.
+    pub(crate) fn maybe_readable(&self) -> bool {
+        match self {
+            Self::Plain(io) => io.maybe_readable(),
+            Self::Tls(tls) => {
+                let (io, session) = tls.get_ref();
+                // rustls wants to read unless it holds plaintext or saw the peer's close.
+                !session.wants_read() || io.maybe_readable()
+            }
+        }
+    }
+
     /// Appends what the stream has ready to `buf`; `Ok(0)` at its end. Over TLS this takes
     /// one record's plaintext, reading the socket only when none is decrypted yet:
     /// tokio-rustls's `poll_read` goes back to the socket after every record it copies, to
@@ -240,5 +263,51 @@ impl AsyncWrite for Stream {
             Self::Plain(io) => Pin::new(io).poll_shutdown(cx),
             Self::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// Waits (up to 2 s) for `stream` to look readable: the reactor notes what arrived at
+    /// its next turn.
+    async fn looks_readable(stream: &Stream) -> bool {
+        for _ in 0..2_000 {
+            if stream.maybe_readable() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_socket_read_empty_looks_readable_again_only_when_the_peer_writes_or_closes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (mut server, _) = accepted.unwrap();
+        let mut stream = Stream::Plain(MeteredIo::new(client.unwrap()).0);
+        let mut input = BytesMut::with_capacity(1024);
+
+        server.write_all(b"answer").await.unwrap();
+        assert!(looks_readable(&stream).await);
+        assert_eq!(stream.read_into(&mut input).await.unwrap(), 6);
+        // A read shorter than the room it had: the socket is known empty, and stays so.
+        assert!(!stream.maybe_readable());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!stream.maybe_readable());
+
+        server.write_all(b"unasked").await.unwrap();
+        assert!(looks_readable(&stream).await, "bytes the peer sent");
+        assert_eq!(stream.read_into(&mut input).await.unwrap(), 7);
+        assert!(!stream.maybe_readable());
+
+        drop(server);
+        assert!(looks_readable(&stream).await, "the peer's close");
+        assert_eq!(stream.read_into(&mut input).await.unwrap(), 0);
     }
 }
