@@ -96,9 +96,7 @@ impl MeteredIo {
             meter,
         )
     }
-}
 
-impl MeteredIo {
     /// Whether the reactor has seen the socket readable since a read last found it empty:
     /// tokio's cached readiness, looked at without reading and without registering a waker.
     fn maybe_readable(&self) -> bool {
@@ -188,8 +186,8 @@ impl Stream {
     /// Appends what the stream has ready to `buf`; `Ok(0)` at its end. Over TLS this takes
     /// one record's plaintext, reading the socket only when none is decrypted yet:
     /// tokio-rustls's `poll_read` goes back to the socket after every record it copies, to
-    /// find it empty once a response is in (two such attempts per response, each polling the
-    /// socket's readiness and registering a waker for nothing).
+    /// find it empty once a response is in (an attempt per response, through rustls to the
+    /// socket's readiness, registering a waker for nothing).
     pub(crate) async fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
         match self {
             Self::Plain(io) => io.read_buf(buf).await,
