@@ -1,16 +1,24 @@
 //! A distribution of non-negative values: an HdrHistogram plus exact sum, min and max.
 
+use std::borrow::Cow;
+
 use hdrhistogram::Histogram;
 
 use super::snapshot::{Percentiles, TrendStats};
 
 /// Values are kept in thousandths (microseconds for durations in milliseconds) with three
-/// significant digits; the histogram is allocated at the first value (16 KiB, zeroed) and
-/// grows to fit the largest value seen, so a trend nothing is recorded into costs nothing.
+/// significant digits; the histogram is allocated at the first value other than zero, or
+/// when zeros are merged in (16 KiB, zeroed), and grows to fit the largest value seen, so a
+/// trend nothing is recorded into costs nothing. Zeros are counted beside it until merged.
 #[derive(Debug, Clone)]
 pub struct Trend {
     histogram: Option<Histogram<u64>>,
     sum: u128,
+    /// Zeros recorded and not in the histogram yet: the setup phases of a request on a
+    /// kept-alive connection (blocked, DNS, connecting, TLS) are zero, and counting one is
+    /// an addition where the histogram's record is about a hundred instructions. `merge`
+    /// moves them into the histogram it merges into; readers count them.
+    zeros: u64,
 }
 
 impl Default for Trend {
@@ -25,6 +33,7 @@ impl Trend {
         Self {
             histogram: None,
             sum: 0,
+            zeros: 0,
         }
     }
 
@@ -48,11 +57,28 @@ impl Trend {
 
     /// The smallest and the largest value, in thousandths (0 and 0 when empty).
     fn extremes(&self) -> (u64, u64) {
-        self.recorded().map_or((0, 0), |h| (h.min(), h.max()))
+        let (min, max) = self.recorded().map_or((0, 0), |h| (h.min(), h.max()));
+        if self.zeros > 0 { (0, max) } else { (min, max) }
+    }
+
+    /// This trend with its zeros in the histogram: itself when it holds none (a trend
+    /// only merged into never does), else a copy.
+    fn settled(&self) -> Cow<'_, Trend> {
+        if self.zeros == 0 {
+            return Cow::Borrowed(self);
+        }
+        let mut copy = self.clone();
+        let zeros = std::mem::take(&mut copy.zeros);
+        let _ = copy.histogram_mut().record_n(0, zeros);
+        Cow::Owned(copy)
     }
 
     /// Records one value in thousandths of the output unit.
     pub fn record(&mut self, thousandths: u64) {
+        if thousandths == 0 {
+            self.zeros += 1;
+            return;
+        }
         // Auto-resizing histograms only fail on values beyond u64 range, which cannot happen.
         let _ = self.histogram_mut().record(thousandths);
         self.sum += u128::from(thousandths);
@@ -80,11 +106,14 @@ impl Trend {
 
     /// Number of values.
     pub fn count(&self) -> u64 {
-        self.histogram.as_ref().map_or(0, Histogram::len)
+        self.histogram.as_ref().map_or(0, Histogram::len) + self.zeros
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Trend) {
+        if other.zeros > 0 {
+            let _ = self.histogram_mut().record_n(0, other.zeros);
+        }
         let Some(theirs) = other.recorded() else {
             return;
         };
@@ -99,6 +128,7 @@ impl Trend {
             histogram.reset();
         }
         self.sum = 0;
+        self.zeros = 0;
     }
 
     /// The value at `quantile` (0..=1), in the output unit.
@@ -108,6 +138,9 @@ impl Trend {
 
     /// The values at `quantiles` (ascending, 0..=1) in one pass, in the output unit.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
+        if self.zeros > 0 {
+            return self.settled().quantiles(quantiles);
+        }
         let mut out = [0.0; N];
         if let Some(histogram) = self.recorded() {
             let (min, max) = self.extremes();
@@ -163,6 +196,9 @@ impl Trend {
 
     /// A compact copy at two significant digits: what the time series keeps.
     pub fn sparse(&self) -> SparseTrend {
+        if self.zeros > 0 {
+            return self.settled().sparse();
+        }
         let mut buckets: Vec<(u16, u32)> = Vec::new();
         for v in self.histogram.iter().flat_map(Histogram::iter_recorded) {
             let index = coarse_index(v.value_iterated_to());
@@ -431,6 +467,38 @@ mod tests {
         trend.reset();
         assert_eq!((trend.count(), trend.max()), (0, 0.0));
         assert!(trend.histogram.is_some(), "a reset keeps the allocation");
+    }
+
+    #[test]
+    fn zeros_counted_aside_answer_as_if_in_the_histogram() {
+        let values = [0, 0, 0, 5_000, 7_000, 0];
+        let mut trend = Trend::new();
+        values.iter().for_each(|&v| trend.record(v));
+        let mut histogram = Histogram::<u64>::new(3).unwrap();
+        values.iter().for_each(|&v| histogram.record(v).unwrap());
+        let reference = Trend {
+            histogram: Some(histogram),
+            sum: 12_000,
+            zeros: 0,
+        };
+        assert_eq!(trend.zeros, 4, "the zeros were not recorded one by one");
+        assert_eq!(trend.stats(), reference.stats());
+        assert_eq!(
+            (trend.min(), trend.max(), trend.mean()),
+            (0.0, reference.max(), 2.0)
+        );
+        assert_eq!(trend.locust_percentiles(), reference.locust_percentiles());
+        assert_eq!(trend.sparse(), reference.sparse());
+        // Merged: into an empty trend, and into one that holds values.
+        let mut merged = Trend::new();
+        merged.merge(&trend);
+        assert_eq!((merged.zeros, merged.stats()), (0, reference.stats()));
+        let mut only_zeros = Trend::new();
+        only_zeros.record(0);
+        merged.merge(&only_zeros);
+        assert_eq!((merged.count(), merged.min()), (7, 0.0));
+        trend.reset();
+        assert_eq!((trend.count(), trend.stats()), (0, TrendStats::default()));
     }
 
     #[test]
