@@ -69,8 +69,16 @@ impl Trend {
         }
         let mut copy = self.clone();
         let zeros = std::mem::take(&mut copy.zeros);
-        let _ = copy.histogram_mut().record_n(0, zeros);
+        copy.add_zeros(zeros);
         Cow::Owned(copy)
+    }
+
+    /// Puts `count` zeros in the histogram.
+    fn add_zeros(&mut self, count: u64) {
+        if count > 0 {
+            // Auto-resizing histograms only fail on values beyond u64 range.
+            let _ = self.histogram_mut().record_n(0, count);
+        }
     }
 
     /// Records one value in thousandths of the output unit.
@@ -111,9 +119,7 @@ impl Trend {
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Trend) {
-        if other.zeros > 0 {
-            let _ = self.histogram_mut().record_n(0, other.zeros);
-        }
+        self.add_zeros(other.zeros);
         let Some(theirs) = other.recorded() else {
             return;
         };
