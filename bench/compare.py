@@ -20,6 +20,11 @@ from each generator's rusage (user + system).
                            counts handshakes
   --no-resumption          full handshakes only (nginx without tickets or session cache;
                            loadwright --no-tls-resumption)
+  --builds NAME=PATH,...   other builds of the host, measured in the same rounds as
+                           `loadwright:NAME` (for example release=target/release/host)
+
+`loadwright` is the host in LOADWRIGHT_HOST, else target/release/host; bench/run.sh measures
+the profile-guided build (bench/pgo.sh).
 """
 
 import argparse
@@ -118,6 +123,8 @@ def commands(args, target, connections):
         if args.no_resumption:
             host += ["--no-tls-resumption"]
     argvs = {"wrk": wrk + [f"{url}/"], "oha": oha + [f"{url}/"], "loadwright": host}
+    for name, path in args.builds.items():
+        argvs[f"loadwright:{name}"] = [path, *host[1:]]
     return url, {tool: pinned(0, argv) for tool, argv in argvs.items()}
 
 
@@ -131,7 +138,7 @@ def tools(args):
         print(f"oha skipped: {OHA} is missing (bench/run.sh installs it: "
               "cargo install oha --locked --root bench/.tools)", file=sys.stderr)
         chosen.remove("oha")
-    return chosen
+    return chosen + [f"loadwright:{name}" for name in args.builds]
 
 
 def run_target(args, name, chosen):
@@ -167,20 +174,20 @@ def report(args, run, chosen):
     print(f"\n{mode} on {run['url']} ({run['target']}), {run['connections']} connections/VUs, "
           f"{args.duration}s per tool, median of {args.rounds} rounds, generator on core 0, "
           f"target on core 1")
-    print(f"{'tool':<12} {what + '/s':>14} {what + '/cpu-s':>16}   per round ({what}/cpu-s)")
+    print(f"{'tool':<20} {what + '/s':>14} {what + '/cpu-s':>16}   per round ({what}/cpu-s)")
     results = run["results"]
     for tool in chosen:
         rounds = " ".join(f"{r['per_cpu_s']:.0f}" for r in results if r["tool"] == tool)
-        print(f"{tool:<12} {median(results, tool, 'per_s'):>14.0f} "
+        print(f"{tool:<20} {median(results, tool, 'per_s'):>14.0f} "
               f"{median(results, tool, 'per_cpu_s'):>16.0f}   {rounds}")
-    if "loadwright" not in chosen:
-        return
-    mine = [r for r in results if r["tool"] == "loadwright"]
-    for other in (tool for tool in chosen if tool != "loadwright"):
-        theirs = [r for r in results if r["tool"] == other]
-        ratios = [m["per_cpu_s"] / t["per_cpu_s"] for m, t in zip(mine, theirs)]
-        print(f"loadwright / {other}: {statistics.median(ratios):.2f} of the {what} per "
-              f"CPU-second (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    builds = [tool for tool in chosen if tool.startswith("loadwright")]
+    for build in builds:
+        mine = [r for r in results if r["tool"] == build]
+        for other in (tool for tool in chosen if not tool.startswith("loadwright")):
+            theirs = [r for r in results if r["tool"] == other]
+            ratios = [m["per_cpu_s"] / t["per_cpu_s"] for m, t in zip(mine, theirs)]
+            print(f"{build} / {other}: {statistics.median(ratios):.2f} of the {what} per "
+                  f"CPU-second (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 def parse():
@@ -195,7 +202,15 @@ def parse():
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--new-connections", action="store_true")
     parser.add_argument("--no-resumption", action="store_true")
+    parser.add_argument("--builds", default="", help="NAME=PATH,... other builds of the host")
     args = parser.parse_args()
+    try:
+        args.builds = dict(b.split("=", 1) for b in args.builds.split(",") if b)
+    except ValueError:
+        sys.exit("--builds: expected NAME=PATH,... (for example release=target/release/host)")
+    for path in args.builds.values():
+        if not os.access(path, os.X_OK):
+            sys.exit(f"--builds: {path} is not an executable host build")
     args.connections = [int(c) for c in args.connections.split(",") if c]
     args.targets = [t for t in args.targets.split(",") if t]
     for name in args.targets:
@@ -212,6 +227,7 @@ def main():
     args = parse()
     require_built()
     chosen = tools(args)
+    print(f"loadwright is {HOST}", flush=True)
     runs = [run for name in args.targets for run in run_target(args, name, chosen)]
     for run in runs:
         report(args, run, chosen)
