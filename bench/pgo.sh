@@ -27,10 +27,10 @@ if [[ ! -x "$profdata_tool" ]]; then
 fi
 
 echo "building the instrumented host (target/pgo-gen)..."
-rm -rf "$profiles"
 RUSTFLAGS="-Cprofile-generate=$profiles" \
   cargo build --release --quiet -p loadwright-host --target-dir target/pgo-gen
-# Build scripts and proc macros ran instrumented too: only the training's counts are kept.
+# Build scripts and proc macros ran instrumented too, and an earlier training left its
+# counts: only this training's are kept.
 rm -rf "$profiles"
 echo "running the training workloads..."
 python3 bench/pgo_train.py target/pgo-gen/release/host

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from artifacts import HELLO, ROOT
-from nginx import Nginx
+from compare import pinned, start
 
 SHOP = ROOT / "target/wasm/wasm32-wasip2/release/shop.wasm"
 SECONDS = "4s"
@@ -18,7 +18,7 @@ SECONDS = "4s"
 
 def run(host, *args):
     """`host run` with `args`, pinned to core 0 as the benchmarks pin it; exits on failure."""
-    argv = ["taskset", "-c", "0", host, "run", *args, "--duration", SECONDS, "--quiet"]
+    argv = pinned(0, [host, "run", *args, "--duration", SECONDS, "--quiet"])
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         sys.exit(f"training run failed ({' '.join(args)}): {done.stderr[-2000:]}")
@@ -27,7 +27,7 @@ def run(host, *args):
 
 def main():
     host = sys.argv[1]
-    nginx = Nginx(1)
+    nginx = start("nginx")
     try:
         tls = ["--ca-cert", nginx.ca]
         for vus in ("64", "1000"):

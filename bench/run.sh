@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks `host run` against wrk and oha, all driving the same local target, each load
 # generator pinned to its own core. Installs what it needs (wrk, nginx, openssl from Debian's
-# packages; oha from crates.io into bench/.tools), builds the release host, the examples and
-# the profile-guided host it measures (bench/pgo.sh), then runs bench/compare.py with the
+# packages; oha from crates.io into bench/.tools), builds the examples and the
+# profile-guided host it measures (bench/pgo.sh), then runs bench/compare.py with the
 # arguments:
 #   bench/run.sh                                   keep-alive GET loop: nginx and the demo
 #                                                  target, 64 and 1000 connections
@@ -30,12 +30,14 @@ if [[ ! -x bench/.tools/bin/oha ]]; then
   echo "installing oha into bench/.tools (a few minutes, once)..."
   cargo install oha --locked --quiet --root bench/.tools
 fi
-cargo build --release --quiet -p loadwright-host
 (cd guest-examples && cargo build --release --quiet --target wasm32-wasip2 --target-dir ../target/wasm)
-# The host measured is the profile-guided build, as a release would ship it (bench/pgo.sh);
-# LOADWRIGHT_HOST=target/release/host measures the ordinary release build instead.
+# The host measured is the profile-guided build, as a release would ship it (bench/pgo.sh,
+# which trains on the examples); LOADWRIGHT_HOST=target/release/host measures the ordinary
+# release build instead.
 if [[ -z "${LOADWRIGHT_HOST:-}" ]]; then
   bench/pgo.sh
   export LOADWRIGHT_HOST="$PWD/target/pgo/release/host"
+else
+  cargo build --release --quiet -p loadwright-host
 fi
 exec python3 bench/compare.py "$@"
