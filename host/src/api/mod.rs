@@ -75,6 +75,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
         ("/v1/runs/{id}/stream", get(stats::stream)),
         ("/v1/runs/{id}/report", get(stats::report)),
         ("/v1/runs/{id}/report/{file}", get(stats::report_file)),
+        ("/v1/runs/{id}/report.html", get(stats::report_html)),
         ("/v1/runs/{id}/log", get(stats::log)),
         ("/healthz", get(ops::healthz)),
         ("/readyz", get(ops::readyz)),

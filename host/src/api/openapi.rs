@@ -24,7 +24,7 @@ use crate::store::RunState;
         scenarios::upload, scenarios::list, scenarios::get, scenarios::delete,
         runs::create, runs::list, runs::get, runs::stop, runs::set_vus, runs::pause,
         runs::resume,
-        stats::stats, stats::series, stats::stream, stats::report, stats::report_file,
+        stats::stats, stats::series, stats::stream, stats::report, stats::report_file, stats::report_html,
         stats::log,
         ops::healthz, ops::readyz, ops::metrics, document,
     ),

@@ -1,5 +1,5 @@
 //! A run's statistics: the current snapshot, the time series, a live stream of intervals
-//! (Server-Sent Events), the final report (JSON and Locust CSV), and the log.
+//! (Server-Sent Events), the final report (JSON, Locust CSV and the HTML page), and the log.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use super::lifecycle::REPORT_FILES;
 use super::runs::record_of;
 use super::state::AppState;
 use super::tenants::Caller;
+use crate::output::html_report;
 use crate::runlog::LogLine;
 
 /// One line of a run's log.
@@ -235,6 +236,36 @@ pub async fn report_file(
         ))
     })?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+}
+
+/// The report page of a finished run: one self-contained HTML file (data, charts and
+/// scripts inlined; it opens offline), the same as `host run --out html=FILE` writes. Built
+/// from the stored summary and series when asked for.
+#[utoipa::path(
+    get, path = "/v1/runs/{id}/report.html", tag = "statistics",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "the HTML report", content_type = "text/html", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the run is not over (or was interrupted)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report_html(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = record_of(&state, &caller, &id)?;
+    let summary = record.summary.ok_or_else(|| {
+        ApiError::conflict(format!(
+            "run {id:?} is {}: its report comes when it ends",
+            record.state.as_str()
+        ))
+    })?;
+    let series = state.store.intervals(&id, f64::NEG_INFINITY)?;
+    let page = html_report(&summary, &series).map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
 /// The run's log: the most recent lines (bounded by the run's `limits.logBytes`).

@@ -1,5 +1,5 @@
 //! What a run leaves for people and programs: the plan at start, live progress, the end
-//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON).
+//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON, the HTML report).
 //!
 //! # Layout
 //!
@@ -7,11 +7,13 @@
 //! - `progress`: the live progress line.
 //! - `json`: the end-of-test summary document ([`Summary`]).
 //! - `csv`: Locust's CSV files.
+//! - `html`: the self-contained HTML report page.
 //! - `sinks`: `--out` specs and the open [`Outputs`] of a run.
 //! - `format`: numbers for people.
 
 mod csv;
 mod format;
+mod html;
 mod json;
 mod progress;
 mod sinks;
@@ -22,6 +24,7 @@ pub use csv::{
     stats_csv, stats_header,
 };
 pub use format::{bytes, millis};
+pub use html::html_report;
 pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
 pub use progress::Progress;
 pub use sinks::{OutputSpec, Outputs};

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::csv::CsvFiles;
+use super::html::html_report;
 use super::json::Summary;
 use crate::run::Report;
 use crate::stats::IntervalStats;
@@ -21,15 +22,17 @@ pub enum OutputSpec {
     Csv(PathBuf),
     /// `ndjson=FILE`: one JSON line per stats interval, as they close.
     Ndjson(PathBuf),
+    /// `html=FILE`: the report page, one self-contained file.
+    Html(PathBuf),
 }
 
 impl OutputSpec {
-    /// Reads `json=FILE`, `csv=PREFIX` or `ndjson=FILE`.
+    /// Reads `json=FILE`, `csv=PREFIX`, `ndjson=FILE` or `html=FILE`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let usage = || {
             format!(
                 "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files) \
-                 or ndjson=FILE (one line per stats interval)"
+                 ndjson=FILE (one line per stats interval) or html=FILE (the report page)"
             )
         };
         let (kind, target) = text.split_once('=').ok_or_else(usage)?;
@@ -41,6 +44,7 @@ impl OutputSpec {
             "json" => Ok(Self::Json(target)),
             "csv" => Ok(Self::Csv(target)),
             "ndjson" => Ok(Self::Ndjson(target)),
+            "html" => Ok(Self::Html(target)),
             _ => Err(usage()),
         }
     }
@@ -52,6 +56,7 @@ pub struct Outputs {
     json: Vec<PathBuf>,
     csv: Vec<CsvFiles>,
     ndjson: Vec<(PathBuf, BufWriter<File>)>,
+    html: Vec<PathBuf>,
 }
 
 impl Outputs {
@@ -69,6 +74,10 @@ impl Outputs {
                     let file =
                         File::create(path).with_context(|| format!("cannot create {path:?}"))?;
                     outputs.ndjson.push((path.clone(), BufWriter::new(file)));
+                }
+                OutputSpec::Html(path) => {
+                    File::create(path).with_context(|| format!("cannot create {path:?}"))?;
+                    outputs.html.push(path.clone());
                 }
             }
         }
@@ -103,6 +112,13 @@ impl Outputs {
         for csv in self.csv {
             written.extend(csv.finish(report)?);
         }
+        if !self.html.is_empty() {
+            let page = html_report(&Summary::of(report), &report.series)?;
+            for path in self.html {
+                std::fs::write(&path, &page).with_context(|| format!("cannot write {path:?}"))?;
+                written.push(path);
+            }
+        }
         for (path, mut out) in self.ndjson {
             out.flush()
                 .with_context(|| format!("cannot write {path:?}"))?;
@@ -121,6 +137,10 @@ mod tests {
         assert_eq!(
             OutputSpec::parse("csv=results/run"),
             Ok(OutputSpec::Csv("results/run".into()))
+        );
+        assert_eq!(
+            OutputSpec::parse("html=report.html"),
+            Ok(OutputSpec::Html("report.html".into()))
         );
         let err = OutputSpec::parse("xml=a").unwrap_err();
         assert!(err.contains("json=FILE"), "{err}");

@@ -117,6 +117,19 @@ fn upload_run_stream_and_report() {
             .status,
         404
     );
+    // The HTML report: the stored summary and series inlined in one page.
+    let page = server.get("acme-token", &format!("/v1/runs/{run}/report.html"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.starts_with("<!doctype html>"),
+        "{:.200}",
+        page.body
+    );
+    let marker = "id=\"report-data\">";
+    let data = &page.body[page.body.find(marker).unwrap() + marker.len()..];
+    let data: Value = serde_json::from_str(&data[..data.find("</script>").unwrap()]).unwrap();
+    assert_eq!(data["summary"], report);
+    assert_eq!(data["series"], series);
     assert!(
         server
             .get("acme-token", &format!("/v1/runs/{run}/log"))
@@ -213,6 +226,7 @@ fn the_openapi_document_describes_the_answers() {
         "/v1/runs/{id}/stream",
         "/v1/runs/{id}/report",
         "/v1/runs/{id}/report/{file}",
+        "/v1/runs/{id}/report.html",
         "/v1/runs/{id}/log",
         "/healthz",
         "/readyz",

@@ -111,6 +111,7 @@ fn tenants_see_and_touch_only_their_own() {
         format!("/v1/runs/{run}/stream"),
         format!("/v1/runs/{run}/report"),
         format!("/v1/runs/{run}/report/stats.csv"),
+        format!("/v1/runs/{run}/report.html"),
         format!("/v1/runs/{run}/log"),
     ] {
         let answer = server.get(other, &path);

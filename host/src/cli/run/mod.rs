@@ -105,7 +105,7 @@ pub struct RunArgs {
     /// The highest TLS version offered: 1.2 or 1.3 (default).
     #[arg(long, value_name = "VERSION")]
     pub tls_max_version: Option<TlsVersion>,
-    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE (repeatable).
+    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE, html=FILE (repeatable).
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
     /// VUs started per second at the beginning (default: all at once).

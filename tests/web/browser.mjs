@@ -1,0 +1,39 @@
+// What every browser test shares: where the built host and guests are, and Debian's
+// Chromium started headless by playwright-core (no browser download: scripts/setup.sh --web
+// installs the `chromium` package).
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+/** The repository's root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** The host binary under test: LOADWRIGHT_HOST, or the debug build `cargo test` made. */
+export const HOST = process.env.LOADWRIGHT_HOST || join(ROOT, "target", "debug", "host");
+
+/** A guest built by `cargo test` (tests/build.rs) for wasm32-wasip2. */
+export function guest(name) {
+  return join(ROOT, "target", "wasm", "wasm32-wasip2", "release", `${name}.wasm`);
+}
+
+/** Where screenshots go, relative to the root: SCREENSHOTS_DIR (docs/web refreshes the docs' copies), or target/screenshots. */
+export const SCREENSHOTS = resolve(ROOT, process.env.SCREENSHOTS_DIR || join("target", "screenshots"));
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+/** Headless Chromium with no background traffic (this machine has no network to give it). */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
