@@ -1,6 +1,7 @@
 // What every browser test shares: where the built host and guests are, and Debian's
 // Chromium started headless by playwright-core (no browser download: scripts/setup.sh --web
 // installs the `chromium` package).
+import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,5 +36,27 @@ export function launch() {
       "--disable-component-update",
       "--disable-sync",
     ],
+  });
+}
+
+/**
+ * Starts `host ARGS...` and resolves with the process and the first http:// URL it prints
+ * on its first line (`host serve` and `host target` both announce where they listen).
+ */
+export function startHost(args) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(HOST, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`host ${args[0]} printed no URL: ${text}`)), 60_000);
+    child.on("exit", (code) => reject(new Error(`host ${args[0]} exited (${code}): ${text}`)));
+    child.stdout.on("data", (chunk) => {
+      text += chunk;
+      const url = text.split("\n")[0].split(/\s+/).find((w) => w.startsWith("http://"));
+      if (url && text.includes("\n")) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolvePromise({ child, url: url.replace(/\/$/, "") });
+      }
+    });
   });
 }

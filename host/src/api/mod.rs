@@ -16,6 +16,7 @@
 //! - [`lifecycle`]: persisting a run as it goes and at its end.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`web`]: the dashboard's page, script and stylesheet at `/` (`host/web`).
 
 pub mod error;
 pub mod lifecycle;
@@ -26,6 +27,7 @@ pub mod scenarios;
 pub mod state;
 pub mod stats;
 pub mod tenants;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -102,6 +104,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         router = router.route(path, handlers);
     }
     router
+        .merge(web::routes())
         .fallback(|uri: Uri| async move { ApiError::not_found("route", uri.path()) })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(

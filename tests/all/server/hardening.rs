@@ -375,3 +375,39 @@ fn a_run_beside_a_guest_inventing_names_keeps_its_counts_and_its_latency() {
         "it did overflow"
     );
 }
+
+#[test]
+fn the_dashboard_is_served_without_a_token_and_holds_no_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &config(""));
+    server.upload_guest(guests::HELLO);
+    for (path, kind, needle) in [
+        ("/", "text/html", "/ui/app.js"),
+        ("/ui/app.js", "text/javascript", "sessionStorage"),
+        ("/ui/app.css", "text/css", "--accent"),
+    ] {
+        let mut response = server.agent.get(&server.url(path)).call().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("connect-src 'self'") && policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        let body = response.body_mut().read_to_string().unwrap();
+        assert!(body.contains(needle), "{path}");
+        // The scenario uploaded above is reached only through /v1 with a token.
+        assert!(!body.contains("hello"), "{path}");
+    }
+    // Anything else outside /v1 is still a JSON 404.
+    assert_eq!(server.get("", "/ui/other.js").status, 404);
+}

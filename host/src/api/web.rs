@@ -1,0 +1,58 @@
+//! The dashboard's files (`host/web`, compiled into the binary): the page at `/`, its script
+//! and its stylesheet. They hold no data and need no token: everything the page shows comes
+//! from `/v1` with the token the person typed, which the page keeps in the tab's session
+//! storage, never in a URL (docs/web.md).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::state::AppState;
+
+/// The page: a shell the script fills.
+const APP_HTML: &str = include_str!("../../web/app.html");
+/// The dashboard's script.
+const APP_JS: &str = include_str!("../../web/app.js");
+/// The dashboard's stylesheet.
+const APP_CSS: &str = include_str!("../../web/app.css");
+
+/// What the page may load and where it may connect: only this server. Styles may be set
+/// inline by the chart library.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+    form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A file of the dashboard with its type and the headers every one carries.
+fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            // The files change with the binary: revalidate rather than cache for a day.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+/// The dashboard's routes: `/`, `/ui/app.js`, `/ui/app.css`.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { file("text/html; charset=utf-8", APP_HTML) }),
+        )
+        .route(
+            "/ui/app.js",
+            get(|| async { file("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/ui/app.css",
+            get(|| async { file("text/css; charset=utf-8", APP_CSS) }),
+        )
+}
