@@ -10,6 +10,7 @@ Usage: bench/api_latency.py [--vus 50] [--queries 1000]
 """
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
@@ -17,6 +18,7 @@ import os
 import subprocess
 import tempfile
 import time
+import types
 from pathlib import Path
 
 from artifacts import HELLO, HOST, require_built
@@ -56,12 +58,12 @@ def measure(conn, path, queries):
             [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)]}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vus", type=int, default=50)
-    parser.add_argument("--queries", type=int, default=1000)
-    args = parser.parse_args()
-    require_built()
+@contextlib.contextmanager
+def serving():
+    """The release `host serve` on core 0 with a tenant `bench` (token `bench-token`) that
+    has uploaded `hello`, and `host target` on core 1. Yields `conn` (kept alive to the
+    API), `api` (its URL), `server` (the process), `scenario` (hello's id) and `target_url`.
+    Both processes are stopped on leaving."""
     with tempfile.TemporaryDirectory() as work:
         config = Path(work) / "server.toml"
         digest = hashlib.sha256(b"bench-token").hexdigest()
@@ -72,25 +74,37 @@ def main():
         server, api = start(["serve", "--listen", "127.0.0.1:0", "--data-dir",
                              str(Path(work) / "data"), "--config", str(config)], 0)
         try:
-            conn = http.client.HTTPConnection(api.removeprefix("http://"), timeout=30)
+            conn = http.client.HTTPConnection(api.removeprefix("http://"), timeout=60)
             scenario = request(conn, "POST", "/v1/scenarios", HELLO.read_bytes(),
                                "application/wasm")["id"]
-            run = request(conn, "POST", "/v1/runs", json.dumps({
-                "scenario": scenario, "vus": args.vus, "duration": "10m",
-                "base_url": target_url}))["id"]
-            time.sleep(2)
-            stats = f"/v1/runs/{run}/stats"
-            loaded = measure(conn, stats, args.queries)
-            snapshot = request(conn, "GET", stats)
-            rps = snapshot["total"]["current_rps"]
-            request(conn, "POST", f"/v1/runs/{run}/stop", b"{}")
-            time.sleep(1)
-            idle = measure(conn, stats, args.queries)
+            yield types.SimpleNamespace(conn=conn, api=api, server=server, scenario=scenario,
+                                        target_url=target_url)
         finally:
             server.terminate()
             target.terminate()
             server.wait()
             target.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vus", type=int, default=50)
+    parser.add_argument("--queries", type=int, default=1000)
+    args = parser.parse_args()
+    require_built()
+    with serving() as served:
+        conn, scenario, target_url = served.conn, served.scenario, served.target_url
+        run = request(conn, "POST", "/v1/runs", json.dumps({
+            "scenario": scenario, "vus": args.vus, "duration": "10m",
+            "base_url": target_url}))["id"]
+        time.sleep(2)
+        stats = f"/v1/runs/{run}/stats"
+        loaded = measure(conn, stats, args.queries)
+        snapshot = request(conn, "GET", stats)
+        rps = snapshot["total"]["current_rps"]
+        request(conn, "POST", f"/v1/runs/{run}/stop", b"{}")
+        time.sleep(1)
+        idle = measure(conn, stats, args.queries)
     print(f"GET /v1/runs/{{id}}/stats, {args.queries} sequential requests, ms")
     print(f"{'':>26} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}")
     for name, r in [(f"under load ({rps:,.0f} req/s)", loaded), ("run stopped", idle)]:

@@ -1,6 +1,7 @@
 // Loadwright's dashboard, served by `host serve` at `/`: log in with a tenant's token, list,
-// upload, inspect and delete scenarios, list runs and download their reports. Plain
-// JavaScript, no build step; every datum comes from the /v1 API.
+// upload, inspect and delete scenarios, start runs, follow and control a live run (its
+// stream), see a finished one and download its reports. Plain JavaScript, no build step;
+// every datum comes from the /v1 API.
 //
 // The token lives in this tab's session storage and goes out only in the Authorization
 // header, never in a URL. Every text from the server (scenario tasks, run reasons, error
@@ -179,7 +180,8 @@
       s.options ? el("pre", { id: "plan" }, JSON.stringify(s.options, null, 2)) : el("p", {}, "None: a run's plan gives everything."),
       el("h2", {}, "Imports"),
       el("ul", { id: "imports" }, (s.imports || []).map((i) => el("li", { class: "mono" }, i))),
-      el("p", { class: "actions" }, el("a", { href: "#/scenarios" }, "Back to the scenarios")));
+      el("p", { class: "actions" }, el("a", { href: "#/start?scenario=" + s.id }, "Start a run of it"),
+        el("a", { href: "#/scenarios" }, "Back to the scenarios")));
   }
 
   // ---- Runs ------------------------------------------------------------------------------
@@ -219,19 +221,262 @@
     filter.addEventListener("change", () => {
       location.hash = "#/runs" + (filter.value ? "?state=" + filter.value : "");
     });
-    show(el("h1", {}, "Runs"),
+    show(el("h1", {}, "Runs"), el("p", {}, el("a", { href: "#/start", id: "start-run" }, "Start a run")),
       el("div", { class: "filters" }, el("label", { for: "state-filter" }, "Show"), filter),
       list.length === 0 ? el("p", {}, "No run" + (state ? " is " + state : " yet") + ".") :
         el("div", { class: "table-wrap" }, el("table", { id: "runs" },
           el("thead", {}, el("tr", {}, ["Run", "Scenario", "State", "VUs", "Created", "Ended", "Reports"].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, list.map((r) => el("tr", { "data-id": r.id },
-            el("th", { scope: "row", class: "mono" }, r.id),
+            el("th", { scope: "row", class: "mono" }, el("a", { href: "#/runs/" + r.id }, r.id)),
             el("td", { class: "mono" }, el("a", { href: "#/scenarios/" + r.scenario }, short(r.scenario))),
             el("td", {}, el("span", { class: "badge", title: r.reason || null }, r.state)),
             el("td", { class: "num" }, r.vus + " / " + r.vus_max),
             el("td", {}, when(r.created_at)),
             el("td", {}, when(r.ended_at)),
             el("td", {}, downloads(r))))))));
+  }
+
+  // ---- Starting a run -------------------------------------------------------------------
+
+  /**
+   * Lines of `KEY SEPARATOR VALUE`, split at the first separator (or the last, for a key
+   * that may hold one: `http_req_duration{name:/items}: p(95)<500`); a line without the
+   * separator is refused, named.
+   */
+  function pairs(text, separator, what, last) {
+    const out = [];
+    for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+      const at = last ? line.lastIndexOf(separator) : line.indexOf(separator);
+      if (at <= 0) throw new Error(what + ": \"" + line + "\" needs the form NAME" + separator + "VALUE");
+      out.push([line.slice(0, at).trim(), line.slice(at + 1).trim()]);
+    }
+    return out;
+  }
+
+  /** `30s:10,1m:10,10s:0` as a plan's stages. */
+  function stages(text) {
+    return text.split(",").map((s) => s.trim()).filter(Boolean).map((stage) => {
+      const [duration, target] = stage.split(":");
+      if (!duration || target === undefined || !/^\d+$/.test(target.trim())) {
+        throw new Error("Stages: \"" + stage + "\" needs the form DURATION:TARGET, as 30s:10");
+      }
+      return { duration: duration.trim(), target: Number(target) };
+    });
+  }
+
+  /** The body of POST /v1/runs for the form's fields. */
+  function runRequest(f) {
+    const number = (name) => (f[name].value === "" ? undefined : Number(f[name].value));
+    const body = { scenario: f.scenario.value, base_url: f.base_url.value || undefined };
+    body.params = Object.fromEntries(pairs(f.params.value, "=", "Parameters"));
+    const plan = {};
+    const thresholds = pairs(f.thresholds.value, ":", "Thresholds", true);
+    if (thresholds.length) {
+      plan.thresholds = {};
+      for (const [metric, expression] of thresholds) (plan.thresholds[metric] ||= []).push(expression);
+    }
+    const vus = number("vus");
+    const maxVus = number("max_vus");
+    const model = f.model.value;
+    if (model === "iterations") {
+      Object.assign(body, { vus, iterations: number("iterations") });
+    } else if (model === "duration") {
+      plan.scenarios = { default: { executor: "constant-vus", vus: vus || 1, duration: f.duration.value, maxVUs: maxVus } };
+    } else if (model === "stages") {
+      plan.scenarios = { default: { executor: "ramping-vus", stages: stages(f.stages.value) } };
+    } else {
+      plan.scenarios = { default: { executor: "constant-arrival-rate", rate: number("rate"), timeUnit: "1s",
+        duration: f.duration.value, preAllocatedVUs: vus || 1, maxVUs: maxVus } };
+    }
+    if (Object.keys(plan).length) body.plan = plan;
+    return body;
+  }
+
+  async function startForm(scenarioId) {
+    const list = await (await api("/v1/scenarios")).json();
+    if (list.length === 0) return show(el("h1", {}, "Start a run"), el("p", {}, "Upload a scenario first."));
+    const field = (label, input, hint) => [el("label", { for: input.id }, label), hint ? el("div", {}, input, el("small", {}, " " + hint)) : input];
+    const input = (name, attrs) => el("input", Object.assign({ id: "run-" + name, name }, attrs));
+    const model = el("select", { id: "run-model", name: "model" },
+      el("option", { value: "duration" }, "VUs for a duration (closed model)"),
+      el("option", { value: "iterations" }, "VUs sharing a number of iterations"),
+      el("option", { value: "stages" }, "a ramp of VUs (stages)"),
+      el("option", { value: "rate" }, "a rate of iterations (open model)"));
+    const status = el("div", { id: "start-status" });
+    const form = el("form", { class: "start", "aria-labelledby": "start-title" },
+      field("Scenario", el("select", { id: "run-scenario", name: "scenario" }, list.map((s) =>
+        el("option", { value: s.id, selected: s.id === scenarioId }, short(s.id) + " (" + (s.tasks || []).map((t) => t.name).join(", ") + ")")))),
+      field("Load", model),
+      field("VUs", input("vus", { type: "number", min: 1, value: 10 }), "(pre-allocated for a rate)"),
+      field("Max VUs", input("max_vus", { type: "number", min: 1 }), "(how far live control may raise them)"),
+      field("Duration", input("duration", { value: "30s" }), "(as 30s, 5m, 1h)"),
+      field("Iterations", input("iterations", { type: "number", min: 1, value: 100 })),
+      field("Stages", input("stages", { placeholder: "30s:10,1m:10,10s:0" })),
+      field("Rate (iterations/s)", input("rate", { type: "number", min: 1, value: 10 })),
+      field("Base URL", input("base_url", { type: "url", placeholder: "https://service.test" })),
+      field("Parameters", el("textarea", { id: "run-params", name: "params", placeholder: "name=value, one per line" })),
+      field("Thresholds", el("textarea", { id: "run-thresholds", name: "thresholds", placeholder: "http_req_duration: p(95)<500" })),
+      el("button", { type: "submit", class: "submit" }, "Start"));
+    const shown = { duration: ["vus", "max_vus", "duration"], iterations: ["vus", "iterations"], stages: ["stages"], rate: ["vus", "max_vus", "duration", "rate"] };
+    const optional = ["vus", "max_vus", "duration", "iterations", "stages", "rate"];
+    function fit() {
+      for (const name of optional) {
+        const visible = shown[model.value].includes(name);
+        const control = form.elements[name];
+        control.disabled = !visible;
+        form.querySelector("label[for=run-" + name + "]").hidden = !visible;
+        (control.parentElement === form ? control : control.parentElement).hidden = !visible;
+      }
+    }
+    model.addEventListener("change", fit);
+    fit();
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const response = await api("/v1/runs", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(runRequest(form.elements)),
+        });
+        location.hash = "#/runs/" + (await response.json()).id;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 401)) status.replaceChildren(errorBox(err));
+      }
+    });
+    show(el("h1", { id: "start-title" }, "Start a run"), status, form);
+  }
+
+  // ---- A run, live or finished -----------------------------------------------------------
+
+  /** Reads the Server-Sent Events of `path` (fetch, so the token stays in a header). */
+  async function events(path, signal, onEvent) {
+    const response = await api(path, { signal, headers: { Accept: "text/event-stream" } });
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let name = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
+  const ms = (v) => (v == null ? "–" : v < 1 ? (v * 1000).toFixed(0) + " µs" : v < 10000 ? v.toFixed(2) + " ms" : (v / 1000).toFixed(2) + " s");
+  const count = (n) => Number(n || 0).toLocaleString("en-US");
+
+  function requestTable(snapshot) {
+    const rows = snapshot.requests || [];
+    const total = snapshot.total || { method: "", name: "Aggregated", count: 0, failures: 0, duration: {} };
+    const cells = (r, head) => [
+      el(head ? "th" : "th", { scope: "row" }, r.name), el("td", {}, r.method),
+      el("td", { class: "num", "data-col": "count" }, count(r.count)), el("td", { class: "num", "data-col": "failures" }, count(r.failures)),
+      el("td", { class: "num" }, ms(r.duration.p50)), el("td", { class: "num" }, ms(r.duration.p90)),
+      el("td", { class: "num" }, ms(r.duration.p95)), el("td", { class: "num" }, ms(r.duration.p99)),
+      el("td", { class: "num" }, ms(r.duration.mean)), el("td", { class: "num" }, ms(r.duration.max)),
+      el("td", { class: "num" }, (r.rps || 0).toFixed(1)), el("td", { class: "num" }, (r.current_rps || 0).toFixed(1)),
+    ];
+    return el("div", { class: "table-wrap" }, el("table", { id: "requests" },
+      el("thead", {}, el("tr", {}, ["Name", "Type", "# Requests", "# Fails", "Median", "90%ile", "95%ile", "99%ile", "Average", "Max", "RPS", "Current RPS"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, [...rows].sort((a, b) => b.count - a.count).map((r) => el("tr", {}, cells(r)))),
+      el("tfoot", {}, el("tr", { id: "requests-total" }, cells(Object.assign({}, total, { name: "Aggregated", method: "" }))))));
+  }
+
+  function snapshotView(snapshot) {
+    const total = snapshot.total || { count: 0, failures: 0, duration: {} };
+    const items = [
+      ["requests", "Requests", count(total.count)], ["failures", "Failures", count(total.failures)],
+      ["rps", "Requests/s", (total.rps || 0).toFixed(1)], ["p95", "95th percentile", ms(total.duration.p95)],
+      ["iterations", "Iterations", count(snapshot.iterations)], ["vus", "VUs", count(snapshot.vus) + " / " + count(snapshot.vus_max)],
+      ["dropped", "Dropped iterations", count(snapshot.dropped_iterations)],
+    ];
+    const phases = snapshot.http_phases || {};
+    return [
+      el("dl", { class: "totals" }, items.map(([key, label, value]) => el("div", { class: "total" }, el("dt", {}, label), el("dd", { "data-total": key }, value)))),
+      el("h2", {}, "Requests"), requestTable(snapshot),
+      el("h2", {}, "Phases"), el("div", { class: "table-wrap" }, el("table", { id: "phases" },
+        el("thead", {}, el("tr", {}, ["Phase", "Average", "Median", "p95", "Max"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, Object.entries(phases).filter(([, t]) => t && typeof t === "object" && "mean" in t).map(([name, t]) =>
+          el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, ms(t.mean)), el("td", {}, ms(t.p50)), el("td", {}, ms(t.p95)), el("td", {}, ms(t.max))))))),
+      (snapshot.thresholds || []).length ? [el("h2", {}, "Thresholds"), el("ul", { id: "thresholds" }, snapshot.thresholds.map((t) =>
+        el("li", { class: t.ok ? "ok" : "bad" }, (t.ok ? "✓ " : "✗ ") + t.metric + " " + t.expression + " (" + t.value + ")")))] : null,
+      (snapshot.checks || []).length ? [el("h2", {}, "Checks"), el("ul", { id: "checks" }, snapshot.checks.map((c) =>
+        el("li", {}, c.name + ": " + count(c.passes) + " passed, " + count(c.fails) + " failed")))] : null,
+      (snapshot.errors || []).length ? [el("h2", {}, "Failures"), el("ul", { id: "errors" }, snapshot.errors.map((e) =>
+        el("li", {}, e.kind + " on " + (e.method + " " + e.name).trim() + ": " + count(e.count))))] : null,
+    ];
+  }
+
+  function controls(run, refresh) {
+    const post = (action, body) => render(async () => {
+      await api("/v1/runs/" + run.id + "/" + action, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+      });
+      await refresh();
+    });
+    const vus = el("input", { id: "set-vus", type: "number", min: 0, value: run.vus });
+    return el("div", { class: "controls", id: "controls" },
+      el("button", { type: "button", id: "stop", class: "danger", onclick: () => post("stop") }, "Stop"),
+      el("button", { type: "button", id: "pause", onclick: () => post("pause") }, "Pause"),
+      el("button", { type: "button", id: "resume", onclick: () => post("resume") }, "Resume"),
+      el("label", { for: "set-vus" }, "VUs"), vus,
+      el("button", { type: "button", id: "apply-vus", onclick: () => post("vus", { vus: Number(vus.value) }) }, "Set"));
+  }
+
+  let watching = null;
+
+  async function runPage(id) {
+    const signal = (watching = new AbortController()).signal;
+    let run = await (await api("/v1/runs/" + encodeURIComponent(id))).json();
+    let series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
+    const charts = LoadwrightCharts.all();
+    const state = el("span", { class: "badge", id: "run-state" }, run.state);
+    const live = el("div", { id: "live" });
+    const tools = el("div", {});
+    const refresh = async () => {
+      run = await (await api("/v1/runs/" + encodeURIComponent(id))).json();
+      state.textContent = run.state;
+      const over = FINISHED.has(run.state) || run.state === "interrupted";
+      tools.replaceChildren(over ? el("p", { class: "actions" }, "Reports: ", downloads(run)) : controls(run, refresh));
+      return over;
+    };
+    show(el("h1", {}, "Run ", el("span", { class: "mono" }, short(run.id)), " ", state),
+      el("p", {}, "Scenario ", el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
+      tools, el("h2", {}, "Over time"), charts.grid, live);
+    charts.update(series);
+    if (await refresh()) {
+      const snapshot = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json().catch(() => null);
+      if (snapshot) live.replaceChildren(...snapshotView(snapshot).flat(2).filter(Boolean));
+      return;
+    }
+    await events("/v1/runs/" + encodeURIComponent(id) + "/stream?snapshots=true", signal, (name, data) => {
+      if (name === "interval" && !series.some((s) => s.elapsed >= data.elapsed)) {
+        series = series.concat([data]);
+        charts.update(series);
+      } else if (name === "snapshot") {
+        live.replaceChildren(...snapshotView(data).flat(2).filter(Boolean));
+      } else if (name === "end") {
+        render(async () => {
+          await refresh();
+          const final = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json();
+          live.replaceChildren(...snapshotView(final).flat(2).filter(Boolean));
+          series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
+          charts.update(series);
+        });
+      }
+    }).catch((err) => {
+      if (err.name !== "AbortError") throw err;
+    });
   }
 
   // ---- Routing ---------------------------------------------------------------------------
@@ -245,7 +490,10 @@
       link.toggleAttribute("aria-current", link.getAttribute("href") === "#/" + (parts[0] || "scenarios"));
       if (link.hasAttribute("aria-current")) link.setAttribute("aria-current", "page");
     }
+    if (watching) watching.abort();
+    if (parts[0] === "runs" && parts[1]) return render(() => runPage(decodeURIComponent(parts[1])));
     if (parts[0] === "runs") return render(() => runs(new URLSearchParams(query).get("state") || ""));
+    if (parts[0] === "start") return render(() => startForm(new URLSearchParams(query).get("scenario") || ""));
     if (parts[0] === "scenarios" && parts[1]) return render(() => scenario(decodeURIComponent(parts[1])));
     return render(() => scenarios());
   }

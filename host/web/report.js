@@ -1,5 +1,5 @@
 // Loadwright's run report: reads the summary and the per-interval series inlined in the page
-// (the script element with id "report-data") and draws them with uPlot. Plain JavaScript with
+// (the script element with id "report-data") and draws them, the charts with charts.js. Plain JavaScript with
 // no build step and no network: the page is a single file that opens offline.
 //
 // Every text that comes from a run (request names, check names, messages) is set with
@@ -163,71 +163,12 @@
       el("div", { class: "total" }, el("dt", {}, label), el("dd", { "data-total": key }, value)))));
   }
 
-  // ---- Charts ----------------------------------------------------------------------------
+  // ---- Charts (host/web/charts.js) --------------------------------------------------------
 
-  const palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0f766e"];
-  const charts = [];
-
-  /** A time chart of `lines` ([{label, value(interval)}]) over the series. */
-  function chart(id, title, unit, lines) {
-    const figure = el("figure", { class: "chart", id, "data-points": String(series.length) });
-    const caption = el("figcaption", {}, title);
-    figure.append(caption);
-    const x = series.map((s) => s.timestamp);
-    const ys = lines.map((line) => series.map((s) => {
-      const v = line.value(s);
-      return v == null || !isFinite(v) ? null : v;
-    }));
-    const holder = el("div", { class: "plot", role: "img",
-      "aria-label": title + ": " + lines.map((l) => l.label).join(", ") + " over time" });
-    figure.append(holder);
-    if (series.length === 0) {
-      holder.append(el("p", { class: "empty" }, "No interval closed during the run."));
-      return figure;
-    }
-    charts.push({ holder, make: (width) => new uPlot({
-      width,
-      height: 220,
-      scales: { x: { time: true } },
-      axes: [{}, { label: unit, size: 60 }],
-      series: [{}].concat(lines.map((line, i) => ({
-        label: line.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
-      }))),
-      legend: { live: true },
-    }, [x].concat(ys), holder) });
-    return figure;
-  }
+  const charts = LoadwrightCharts.all();
 
   function chartsSection() {
-    const perSecond = (key) => (s) => (s.length > 0 ? s[key] / s.length : null);
-    // An interval without requests has no response time: a gap, not a zero.
-    const latency = (pick) => (s) => (s.requests > 0 && s.percentiles && s.duration ? pick(s) : null);
-    return section("charts", "Over time",
-      el("div", { class: "charts" },
-        chart("chart-rate", "Requests per second", "per second", [
-          { label: "requests/s", value: (s) => s.rps },
-          { label: "failures/s", value: (s) => s.failures_per_second },
-        ]),
-        chart("chart-latency", "Response times (each interval's requests)", "ms", [
-          { label: "p50", value: latency((s) => s.percentiles.p50) },
-          { label: "p90", value: latency((s) => s.percentiles.p90) },
-          { label: "p95", value: latency((s) => s.percentiles.p95) },
-          { label: "p99", value: latency((s) => s.percentiles.p99) },
-          { label: "max", value: latency((s) => s.duration.max) },
-        ]),
-        chart("chart-vus", "VUs and iterations", "count", [
-          { label: "VUs", value: (s) => s.vus },
-          { label: "iterations/s", value: perSecond("iterations") },
-          { label: "dropped/s", value: perSecond("dropped_iterations") },
-        ])));
-  }
-
-  function drawCharts() {
-    for (const c of charts) {
-      const width = Math.max(280, c.holder.clientWidth);
-      if (c.plot) c.plot.setSize({ width, height: 220 });
-      else c.plot = c.make(width);
-    }
+    return section("charts", "Over time", charts.grid);
   }
 
   // ---- Tables ----------------------------------------------------------------------------
@@ -325,11 +266,6 @@
 
   root.replaceChildren(header(), totals(), chartsSection(), thresholdsSection(), requestsSection(),
     phasesSection(), failuresSection(), checksSection(), metricsSection(), planSection());
-  drawCharts();
-  let resizing = 0;
-  window.addEventListener("resize", () => {
-    clearTimeout(resizing);
-    resizing = setTimeout(drawCharts, 100);
-  });
+  charts.update(series);
   document.body.dataset.ready = "true";
 })();

@@ -1,11 +1,14 @@
 // The dashboard of `host serve` in headless Chromium: a wrong token shows an error and no
 // data; the right one lists scenarios; the upload control uploads the shop example, whose
 // details show its tasks; a finished run is listed with its state and its HTML report
-// downloads; deleting a scenario removes it. Screenshots of each page go to SCREENSHOTS.
+// downloads; a run started from the form is followed live (charts and tables from the
+// stream), its VUs changed, stopped and reviewed; deleting a scenario removes it.
+// Screenshots of each page go to SCREENSHOTS.
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -57,6 +60,21 @@ async function logIn(token) {
   await page.fill("#token", token);
   await page.click("form.login button[type=submit]");
 }
+
+test("the first load is small and quick", async () => {
+  // Every file the page loads, gzipped as a server or proxy would send it.
+  let gzipped = 0;
+  for (const path of ["/", "/ui/app.js", "/ui/app.css", "/ui/charts.js", "/ui/uPlot.iife.min.js", "/ui/uPlot.min.css"]) {
+    const response = await fetch(server.url + path);
+    assert.equal(response.status, 200, path);
+    gzipped += gzipSync(Buffer.from(await response.arrayBuffer())).length;
+  }
+  assert.ok(gzipped < 300_000, `${gzipped} bytes gzipped`);
+  const started = Date.now();
+  await page.goto(server.url + "/");
+  await page.waitForSelector("#token:focus");
+  console.log(`dashboard: first load ${gzipped} bytes gzipped, login form ready ${Date.now() - started} ms after navigating`);
+});
 
 test("a wrong token shows an error and no data", async () => {
   await page.goto(server.url + "/");
@@ -122,6 +140,82 @@ test("a finished run is listed with its state, and its HTML report downloads", a
   const html = readFileSync(await download.path(), "utf8");
   assert.ok(html.startsWith("<!doctype html>"));
   assert.ok(html.includes('"http_reqs"'), "the report carries the run's summary");
+});
+
+test("a run started from the form is followed live, controlled, stopped and reviewed", async () => {
+  const [scenario] = await api("/v1/scenarios");
+  await page.click("#nav a[href='#/runs']");
+  await page.click("#start-run");
+  await page.waitForSelector("form.start");
+  await page.selectOption("#run-scenario", scenario.id);
+  // A malformed field is named before anything is sent; the server's refusals are shown too.
+  await page.selectOption("#run-model", "stages");
+  await page.fill("#run-stages", "30s:ten");
+  await page.click("form.start button[type=submit]");
+  assert.match(await page.textContent("#start-status [role=alert]"), /Stages: "30s:ten" needs the form DURATION:TARGET/);
+  await page.selectOption("#run-model", "rate");
+  await page.fill("#run-rate", "10");
+  await page.fill("#run-duration", "forever");
+  await page.click("form.start button[type=submit]");
+  await page.waitForFunction(() => /forever/.test(document.querySelector("#start-status [role=alert]")?.textContent ?? ""));
+  assert.deepEqual(await api("/v1/runs?state=running"), []);
+  await page.selectOption("#run-model", "duration");
+  await page.fill("#run-vus", "2");
+  await page.fill("#run-max_vus", "4");
+  await page.fill("#run-duration", "2m");
+  await page.fill("#run-base_url", target.url);
+  await page.fill("#run-thresholds", "http_req_failed: rate<0.5\nhttp_req_duration{name:/items}: p(99)<5000");
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-start.png") });
+  await page.click("form.start button[type=submit]");
+  await page.waitForURL(/#\/runs\/[0-9a-f]+/);
+  const id = page.url().split("#/runs/")[1];
+
+  // The charts gain a point per interval, from the stream.
+  const points = () => page.getAttribute("#chart-rate", "data-points").then(Number);
+  await page.waitForFunction(() => Number(document.querySelector("#chart-rate")?.dataset.points) >= 2, null, { timeout: 30_000 });
+  const before = await points();
+  await page.waitForFunction((n) => Number(document.querySelector("#chart-rate")?.dataset.points) > n, before, { timeout: 30_000 });
+
+  // The request table's counts grow, never ahead of the API's statistics.
+  const tableCount = () => page.textContent("#requests-total [data-col=count]").then((t) => Number(t.replace(/,/g, "")));
+  const shown = await tableCount();
+  assert.ok(shown > 0);
+  assert.ok(shown <= (await api(`/v1/runs/${id}/stats`)).total.count);
+  await page.waitForFunction((n) => Number((document.querySelector("#requests-total [data-col=count]")?.textContent ?? "0").replace(/,/g, "")) > n, shown, { timeout: 30_000 });
+  assert.match(await page.textContent("#thresholds"), /http_req_failed rate<0.5/);
+  assert.match(await page.textContent("#thresholds"), /http_req_duration\{name:\/items\} p\(99\)<5000/);
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-live.png"), fullPage: true });
+
+  // More VUs: the VU line of the chart follows.
+  await page.fill("#set-vus", "4");
+  await page.click("#apply-vus");
+  await page.waitForFunction(() => JSON.parse(document.querySelector("#chart-vus")?.dataset.last || "[0]")[0] === 4, null, { timeout: 30_000 });
+
+  // Stopped: the final figures are the API's.
+  await page.click("#stop");
+  await page.waitForFunction(() => document.querySelector("#run-state")?.textContent === "stopped", null, { timeout: 60_000 });
+  const final = await api(`/v1/runs/${id}/stats`);
+  await page.waitForFunction((n) => Number((document.querySelector("#requests-total [data-col=count]")?.textContent ?? "0").replace(/,/g, "")) === n, final.total.count, { timeout: 30_000 });
+
+  // The finished run, opened again: the stored series and statistics, and its files.
+  await page.reload();
+  await page.waitForSelector("#requests-total");
+  assert.equal(await tableCount(), final.total.count);
+  assert.equal(await points(), (await api(`/v1/runs/${id}/series`)).length);
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-finished.png"), fullPage: true });
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click("button:has-text('CSV')"),
+  ]);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.ok(csv.startsWith("Type,Name,Request Count,"), csv.slice(0, 80));
+  assert.ok(csv.includes(`,Aggregated,${final.total.count},`), csv);
+
+  // On a narrow screen the page does not scroll sideways: wide tables scroll in their box.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, null, { timeout: 5_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-narrow.png") });
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test("deleting a scenario removes it", async () => {

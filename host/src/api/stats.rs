@@ -88,6 +88,15 @@ pub async fn stats(
     }
 }
 
+/// What the live stream sends besides intervals.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct StreamQuery {
+    /// Also a `snapshot` event after each `interval`: the cumulative statistics as that
+    /// interval closed (the dashboard's tables follow the run with them).
+    #[serde(default)]
+    pub snapshots: bool,
+}
+
 /// A filter on the time series.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SeriesQuery {
@@ -126,7 +135,7 @@ fn event(name: &str, body: &impl Serialize) -> Event {
 /// stream is its last snapshot and `end`.
 #[utoipa::path(
     get, path = "/v1/runs/{id}/stream", tag = "statistics",
-    params(("id" = String, Path)),
+    params(("id" = String, Path), StreamQuery),
     responses(
         (status = 200, description = "Server-Sent Events: snapshot, interval, lagged, end", content_type = "text/event-stream", body = String),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -137,6 +146,7 @@ pub async fn stream(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
     let record = record_of(&state, &caller, &id)?;
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
@@ -151,11 +161,19 @@ pub async fn stream(
     let intervals = BroadcastStream::new(live.handle.subscribe());
     let first = event("snapshot", &live.handle.snapshot());
     let handle = live.handle.clone();
-    let updates = intervals.map(|item| match item {
-        Ok(interval) => event("interval", &interval),
-        Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-            event("lagged", &serde_json::json!({ "skipped": skipped }))
-        }
+    let snapshots = query.snapshots.then(|| handle.clone());
+    let updates = futures_util::StreamExt::flat_map(intervals, move |item| {
+        let events = match item {
+            Ok(interval) => {
+                let snapshot = snapshots.as_ref().map(|h| event("snapshot", &h.snapshot()));
+                [Some(event("interval", &interval)), snapshot]
+            }
+            Err(BroadcastStreamRecvError::Lagged(skipped)) => [
+                Some(event("lagged", &serde_json::json!({ "skipped": skipped }))),
+                None,
+            ],
+        };
+        tokio_stream::iter(events.into_iter().flatten())
     });
     let end = end_event(handle);
     let stream = tokio_stream::once(first)

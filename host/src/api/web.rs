@@ -1,5 +1,5 @@
-//! The dashboard's files (`host/web`, compiled into the binary): the page at `/`, its script
-//! and its stylesheet. They hold no data and need no token: everything the page shows comes
+//! The dashboard's files (`host/web`, compiled into the binary): the page at `/`, its
+//! scripts and stylesheets, and the chart library. They hold no data and need no token: everything the page shows comes
 //! from `/v1` with the token the person typed, which the page keeps in the tab's session
 //! storage, never in a URL (docs/web.md).
 
@@ -18,6 +18,12 @@ const APP_HTML: &str = include_str!("../../web/app.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 /// The dashboard's stylesheet.
 const APP_CSS: &str = include_str!("../../web/app.css");
+/// The charts over time, shared with the HTML report.
+const CHARTS_JS: &str = include_str!("../../web/charts.js");
+/// The chart library (see `host/web/README.md`).
+const UPLOT_JS: &str = include_str!("../../web/vendor/uPlot.iife.min.js");
+/// The chart library's stylesheet.
+const UPLOT_CSS: &str = include_str!("../../web/vendor/uPlot.min.css");
 
 /// What the page may load and where it may connect: only this server. Styles may be set
 /// inline by the chart library.
@@ -40,19 +46,21 @@ fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-/// The dashboard's routes: `/`, `/ui/app.js`, `/ui/app.css`.
+/// The dashboard's routes: `/`, and its scripts and stylesheets under `/ui/`.
 pub fn routes() -> Router<Arc<AppState>> {
+    const JS: &str = "text/javascript; charset=utf-8";
+    const CSS: &str = "text/css; charset=utf-8";
     Router::new()
         .route(
             "/",
             get(|| async { file("text/html; charset=utf-8", APP_HTML) }),
         )
+        .route("/ui/app.js", get(|| async { file(JS, APP_JS) }))
+        .route("/ui/app.css", get(|| async { file(CSS, APP_CSS) }))
+        .route("/ui/charts.js", get(|| async { file(JS, CHARTS_JS) }))
         .route(
-            "/ui/app.js",
-            get(|| async { file("text/javascript; charset=utf-8", APP_JS) }),
+            "/ui/uPlot.iife.min.js",
+            get(|| async { file(JS, UPLOT_JS) }),
         )
-        .route(
-            "/ui/app.css",
-            get(|| async { file("text/css; charset=utf-8", APP_CSS) }),
-        )
+        .route("/ui/uPlot.min.css", get(|| async { file(CSS, UPLOT_CSS) }))
 }

@@ -1,6 +1,7 @@
 //! The HTML report (`--out html=FILE`, `GET /v1/runs/{id}/report.html`): one self-contained
 //! file that opens offline, with the summary and the time series inlined as JSON and drawn
-//! in the browser by `host/web/report.js` with uPlot (`host/web/vendor`, MIT, from npm).
+//! in the browser by `host/web/report.js` and `charts.js` with uPlot (`host/web/vendor`,
+//! MIT, from npm).
 //!
 //! Everything the page needs is compiled into the binary (`include_str!`), so neither a
 //! build of the host nor opening a report needs Node or the network.
@@ -11,6 +12,8 @@ use serde::Serialize;
 const UPLOT_JS: &str = include_str!("../../web/vendor/uPlot.iife.min.js");
 /// uPlot's stylesheet.
 const UPLOT_CSS: &str = include_str!("../../web/vendor/uPlot.min.css");
+/// The charts over time, shared with the dashboard.
+const CHARTS_JS: &str = include_str!("../../web/charts.js");
 /// The page's own script: reads the inlined data, draws the charts and tables.
 const REPORT_JS: &str = include_str!("../../web/report.js");
 /// The page's own stylesheet.
@@ -35,7 +38,13 @@ pub fn html_report(
     // inside JSON strings, where `\u003c` means the same character.
     let data = data.replace('<', "\\u003c");
     let mut page = String::with_capacity(
-        UPLOT_JS.len() + UPLOT_CSS.len() + REPORT_JS.len() + REPORT_CSS.len() + data.len() + 1024,
+        UPLOT_JS.len()
+            + UPLOT_CSS.len()
+            + CHARTS_JS.len()
+            + REPORT_JS.len()
+            + REPORT_CSS.len()
+            + data.len()
+            + 1024,
     );
     for part in [
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -53,6 +62,8 @@ pub fn html_report(
         "</script>\n<script>\n",
         UPLOT_JS,
         "\n</script>\n<script>\n",
+        CHARTS_JS,
+        "</script>\n<script>\n",
         REPORT_JS,
         "</script>\n</body>\n</html>\n",
     ] {
@@ -70,9 +81,9 @@ mod tests {
         let summary = serde_json::json!({"scenario": {"name": "</script><b>x</b>"}});
         let series = vec![serde_json::json!({"rps": 1.5})];
         let page = html_report(&summary, &series).unwrap();
-        // One opening and one closing tag per script element: data, uPlot, the report.
-        assert_eq!(page.matches("<script").count(), 3, "{page:.300}");
-        assert_eq!(page.matches("</script>").count(), 3);
+        // One opening and one closing tag per script element: data, uPlot, charts, report.
+        assert_eq!(page.matches("<script").count(), 4, "{page:.300}");
+        assert_eq!(page.matches("</script>").count(), 4);
         let start = page.find("id=\"report-data\">").unwrap() + "id=\"report-data\">".len();
         let end = start + page[start..].find("</script>").unwrap();
         let data: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();

@@ -45,7 +45,7 @@ fn upload_run_stream_and_report() {
     );
 
     let run = server.start_run(&id, json!({"vus": 2, "duration": "2s"}));
-    let events = server.events("acme-token", &run, 1000);
+    let events = server.events("acme-token", &run, "", 1000);
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names.first(), Some(&"snapshot"), "{names:?}");
     assert_eq!(names.last(), Some(&"end"), "{names:?}");
@@ -152,7 +152,7 @@ fn a_run_can_be_controlled_and_stopped_and_a_late_subscriber_catches_up() {
     std::thread::sleep(std::time::Duration::from_millis(900));
 
     // Joining late: the current snapshot first, then the intervals as they close.
-    let events = server.events("acme-token", &run, 4);
+    let events = server.events("acme-token", &run, "", 4);
     assert_eq!(events[0].0, "snapshot");
     assert!(
         events[0].1["total"]["count"].as_u64().unwrap() > 0,
@@ -265,4 +265,31 @@ fn the_openapi_document_describes_the_answers() {
     );
     assert_eq!(server.get("", "/healthz").status, 200);
     assert_eq!(server.get("", "/readyz").status, 200);
+}
+
+#[test]
+fn the_stream_can_follow_each_interval_with_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &config(""));
+    let id = server.upload_guest(guests::HELLO);
+    let run = server.start_run(&id, json!({"vus": 2, "duration": "3s"}));
+    let events = server.events("acme-token", &run, "?snapshots=true", 1000);
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"snapshot"), "{names:?}");
+    assert_eq!(names.last(), Some(&"end"), "{names:?}");
+    let mut streamed = 0;
+    let mut followed = 0;
+    for pair in events.windows(2) {
+        if pair[0].0 != "interval" {
+            continue;
+        }
+        // Each interval is followed by the cumulative statistics as it closed, which hold
+        // at least every request the intervals so far counted.
+        assert_eq!(pair[1].0, "snapshot", "{names:?}");
+        streamed += pair[0].1["requests"].as_u64().unwrap();
+        let total = pair[1].1["total"]["count"].as_u64().unwrap();
+        assert!(total >= streamed, "{total} < {streamed}");
+        followed += 1;
+    }
+    assert!(followed >= 2, "{names:?}");
 }

@@ -249,11 +249,12 @@ impl Server {
         }
     }
 
-    /// The events of run `id`'s stream, read until `end` (or `limit` events).
-    fn events(&self, token: &str, id: &str, limit: usize) -> Vec<(String, Value)> {
+    /// The events of run `id`'s stream (`query` after its path), read until `end` (or
+    /// `limit` events).
+    fn events(&self, token: &str, id: &str, query: &str, limit: usize) -> Vec<(String, Value)> {
         let mut response = self
             .agent
-            .get(&self.url(&format!("/v1/runs/{id}/stream")))
+            .get(&self.url(&format!("/v1/runs/{id}/stream{query}")))
             .header("Authorization", &format!("Bearer {token}"))
             .call()
             .expect("stream");
