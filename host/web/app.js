@@ -1,6 +1,6 @@
 // Loadwright's dashboard, served by `host serve` at `/`: log in with a tenant's token, list,
 // upload, inspect and delete scenarios, start runs, follow and control a live run (its
-// stream), see a finished one and download its reports. Plain JavaScript, no build step;
+// stream), see a finished one, download its reports and compare two. Plain JavaScript, no build step;
 // every datum comes from the /v1 API.
 //
 // The token lives in this tab's session storage and goes out only in the Authorization
@@ -23,7 +23,7 @@
       if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child == null) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -221,12 +221,26 @@
     filter.addEventListener("change", () => {
       location.hash = "#/runs" + (filter.value ? "?state=" + filter.value : "");
     });
-    show(el("h1", {}, "Runs"), el("p", {}, el("a", { href: "#/start", id: "start-run" }, "Start a run")),
+    const chosen = [];
+    const compareButton = el("button", { type: "button", id: "compare", disabled: true,
+      onclick: () => { location.hash = "#/compare?a=" + chosen[0] + "&b=" + chosen[1]; } }, "Compare the two chosen");
+    const choose = (run) => {
+      if (!FINISHED.has(run.state)) return null;
+      const box = el("input", { type: "checkbox", "aria-label": "Choose run " + run.id + " to compare" });
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.push(run.id);
+        else chosen.splice(chosen.indexOf(run.id), 1);
+        compareButton.disabled = chosen.length !== 2;
+      });
+      return box;
+    };
+    show(el("h1", {}, "Runs"), el("p", { class: "actions" }, el("a", { href: "#/start", id: "start-run" }, "Start a run"), compareButton),
       el("div", { class: "filters" }, el("label", { for: "state-filter" }, "Show"), filter),
       list.length === 0 ? el("p", {}, "No run" + (state ? " is " + state : " yet") + ".") :
         el("div", { class: "table-wrap" }, el("table", { id: "runs" },
-          el("thead", {}, el("tr", {}, ["Run", "Scenario", "State", "VUs", "Created", "Ended", "Reports"].map((h) => el("th", { scope: "col" }, h)))),
+          el("thead", {}, el("tr", {}, ["", "Run", "Scenario", "State", "VUs", "Created", "Ended", "Reports"].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, list.map((r) => el("tr", { "data-id": r.id },
+            el("td", {}, choose(r)),
             el("th", { scope: "row", class: "mono" }, el("a", { href: "#/runs/" + r.id }, r.id)),
             el("td", { class: "mono" }, el("a", { href: "#/scenarios/" + r.scenario }, short(r.scenario))),
             el("td", {}, el("span", { class: "badge", title: r.reason || null }, r.state)),
@@ -414,7 +428,31 @@
         el("li", {}, c.name + ": " + count(c.passes) + " passed, " + count(c.fails) + " failed")))] : null,
       (snapshot.errors || []).length ? [el("h2", {}, "Failures"), el("ul", { id: "errors" }, snapshot.errors.map((e) =>
         el("li", {}, e.kind + " on " + (e.method + " " + e.name).trim() + ": " + count(e.count))))] : null,
+      (snapshot.metrics || []).length ? [el("h2", {}, "Custom metrics"), el("ul", { id: "metrics" }, snapshot.metrics.map((m) =>
+        el("li", {}, m.name + " (" + m.kind + "): " + metricValue(m))))] : null,
     ];
+  }
+
+  /** A custom metric's figure by kind: a sum, a last value, a ratio, or a distribution. */
+  function metricValue(m) {
+    const n = (v) => Number(v).toLocaleString("en-US", { maximumFractionDigits: 3 });
+    if (m.kind === "rate") return (m.value * 100).toFixed(2) + " % of " + count(m.count);
+    if (m.kind === "gauge") return n(m.value) + " (min " + n(m.min) + ", max " + n(m.max) + ")";
+    if (m.kind === "trend" && m.trend) return "avg " + n(m.trend.mean) + ", p95 " + n(m.trend.p95) + ", max " + n(m.trend.max) + " (" + count(m.count) + " samples)";
+    return n(m.value);
+  }
+
+  /** The last lines of the run's log (guest logs, host notices). */
+  async function logTail(id, box) {
+    let lines;
+    try {
+      lines = await (await api("/v1/runs/" + encodeURIComponent(id) + "/log")).json();
+    } catch (err) {
+      return box.replaceChildren(errorBox(err));
+    }
+    const stamp = (l) => "[" + l.elapsed.toFixed(1) + "s VU " + l.vu + " " + l.level + "] ";
+    box.replaceChildren(lines.length === 0 ? "The run has logged nothing." :
+      el("pre", { id: "log" }, lines.slice(-LOG_LINES).map((l) => stamp(l) + l.message).join("\n")));
   }
 
   function controls(run, refresh) {
@@ -434,6 +472,7 @@
   }
 
   let watching = null;
+  const LOG_LINES = 50;
 
   async function runPage(id) {
     const signal = (watching = new AbortController()).signal;
@@ -450,13 +489,15 @@
       tools.replaceChildren(over ? el("p", { class: "actions" }, "Reports: ", downloads(run)) : controls(run, refresh));
       return over;
     };
+    const log = el("div", { id: "log-box" });
     show(el("h1", {}, "Run ", el("span", { class: "mono" }, short(run.id)), " ", state),
       el("p", {}, "Scenario ", el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
-      tools, el("h2", {}, "Over time"), charts.grid, live);
+      tools, el("h2", {}, "Over time"), charts.grid, live, el("h2", {}, "Log (last " + LOG_LINES + " lines)"), log);
     charts.update(series);
     if (await refresh()) {
       const snapshot = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json().catch(() => null);
       if (snapshot) live.replaceChildren(...snapshotView(snapshot).flat(2).filter(Boolean));
+      await logTail(id, log);
       return;
     }
     await events("/v1/runs/" + encodeURIComponent(id) + "/stream?snapshots=true", signal, (name, data) => {
@@ -465,6 +506,7 @@
         charts.update(series);
       } else if (name === "snapshot") {
         live.replaceChildren(...snapshotView(data).flat(2).filter(Boolean));
+        logTail(id, log);
       } else if (name === "end") {
         render(async () => {
           await refresh();
@@ -472,11 +514,50 @@
           live.replaceChildren(...snapshotView(final).flat(2).filter(Boolean));
           series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
           charts.update(series);
+          await logTail(id, log);
         });
       }
     }).catch((err) => {
       if (err.name !== "AbortError") throw err;
     });
+  }
+
+  // ---- Comparing two runs ---------------------------------------------------------------
+
+  /** Two finished runs side by side: totals and each request row, with the change from A to B. */
+  async function compare(a, b) {
+    const [ra, rb] = await Promise.all([a, b].map(async (id) => (await api("/v1/runs/" + encodeURIComponent(id) + "/report")).json()));
+    const key = (r) => r.method + " " + r.name;
+    const rowsA = new Map(ra.requests.map((r) => [key(r), r]));
+    const rowsB = new Map(rb.requests.map((r) => [key(r), r]));
+    const keys = [...new Set([...rowsA.keys(), ...rowsB.keys()])];
+    keys.sort((x, y) => (x.trim() === "Aggregated") - (y.trim() === "Aggregated") || x.localeCompare(y));
+    const change = (x, y) => (x == null || y == null ? "–" : x === 0 ? (y === 0 ? "0 %" : "new") :
+      ((y - x) / x * 100 >= 0 ? "+" : "") + ((y - x) / x * 100).toFixed(1) + " %");
+    const figures = [
+      ["Requests", (r) => r.count, count], ["Fails", (r) => r.failures, count],
+      ["RPS", (r) => r.rps, (v) => v.toFixed(1)], ["Median", (r) => r.duration.p50, ms],
+      ["95%ile", (r) => r.duration.p95, ms], ["99%ile", (r) => r.duration.p99, ms], ["Max", (r) => r.duration.max, ms],
+    ];
+    const head = el("tr", {}, el("th", { scope: "col" }, "Request"), figures.map(([label]) =>
+      ["A", "B", "Δ"].map((which) => el("th", { scope: "col", class: "num" }, label + " " + which))));
+    const body = keys.map((k) => {
+      const x = rowsA.get(k);
+      const y = rowsB.get(k);
+      return el("tr", { "data-row": k.trim() }, el("th", { scope: "row" }, k.trim()), figures.map(([label, pick, show]) => {
+        const vx = x ? pick(x) : null;
+        const vy = y ? pick(y) : null;
+        return [el("td", { class: "num" }, vx == null ? "–" : show(vx)), el("td", { class: "num" }, vy == null ? "–" : show(vy)),
+          el("td", { class: "num", "data-delta": label }, change(vx, vy))];
+      }));
+    });
+    const about = (id, r) => el("span", {}, el("a", { href: "#/runs/" + id, class: "mono" }, short(id)), " ",
+      r.status.state + ", started " + when(r.started_at) + ", " + r.elapsed.toFixed(1) + " s" +
+      (r.thresholds.length ? (r.thresholds_passed ? ", thresholds passed" : ", thresholds failed") : ""));
+    show(el("h1", {}, "Two runs compared"),
+      el("ul", { id: "compared" }, el("li", {}, "A: ", about(a, ra)), el("li", {}, "B: ", about(b, rb))),
+      el("div", { class: "table-wrap" }, el("table", { id: "comparison" },
+        el("caption", {}, "Each request row in A and B; Δ is B's change from A"), el("thead", {}, head), el("tbody", {}, body))));
   }
 
   // ---- Routing ---------------------------------------------------------------------------
@@ -493,6 +574,10 @@
     if (watching) watching.abort();
     if (parts[0] === "runs" && parts[1]) return render(() => runPage(decodeURIComponent(parts[1])));
     if (parts[0] === "runs") return render(() => runs(new URLSearchParams(query).get("state") || ""));
+    if (parts[0] === "compare") {
+      const params = new URLSearchParams(query);
+      return render(() => compare(params.get("a"), params.get("b")));
+    }
     if (parts[0] === "start") return render(() => startForm(new URLSearchParams(query).get("scenario") || ""));
     if (parts[0] === "scenarios" && parts[1]) return render(() => scenario(decodeURIComponent(parts[1])));
     return render(() => scenarios());

@@ -2,7 +2,8 @@
 // data; the right one lists scenarios; the upload control uploads the shop example, whose
 // details show its tasks; a finished run is listed with its state and its HTML report
 // downloads; a run started from the form is followed live (charts and tables from the
-// stream), its VUs changed, stopped and reviewed; deleting a scenario removes it.
+// stream), its VUs changed, stopped and reviewed; two runs compared; deleting a scenario
+// removes it.
 // Screenshots of each page go to SCREENSHOTS.
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -202,6 +203,10 @@ test("a run started from the form is followed live, controlled, stopped and revi
   await page.waitForSelector("#requests-total");
   assert.equal(await tableCount(), final.total.count);
   assert.equal(await points(), (await api(`/v1/runs/${id}/series`)).length);
+  const log = await api(`/v1/runs/${id}/log`);
+  const tail = await page.textContent("#log-box");
+  if (log.length) assert.ok(tail.includes(log[log.length - 1].message), tail);
+  else assert.match(tail, /logged nothing/);
   await page.screenshot({ path: join(SCREENSHOTS, "dashboard-finished.png"), fullPage: true });
   const [download] = await Promise.all([
     page.waitForEvent("download"),
@@ -216,6 +221,28 @@ test("a run started from the form is followed live, controlled, stopped and revi
   await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, null, { timeout: 5_000 });
   await page.screenshot({ path: join(SCREENSHOTS, "dashboard-narrow.png") });
   await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test("two finished runs are compared side by side", async () => {
+  const finished = (await api("/v1/runs")).filter((r) => r.state === "completed" || r.state === "stopped");
+  assert.equal(finished.length, 2);
+  const [b, a] = finished; // newest first: the older is A
+  await page.click("#nav a[href='#/runs']");
+  await page.waitForSelector("#runs");
+  assert.equal(await page.isDisabled("#compare"), true);
+  await page.check(`#runs tr[data-id="${a.id}"] input[type=checkbox]`);
+  await page.check(`#runs tr[data-id="${b.id}"] input[type=checkbox]`);
+  await page.click("#compare");
+  await page.waitForSelector("#comparison");
+  const reportA = await api(`/v1/runs/${a.id}/report`);
+  const reportB = await api(`/v1/runs/${b.id}/report`);
+  const total = (r) => r.requests.find((row) => row.name === "Aggregated").count;
+  const cells = await page.$$eval('#comparison tr[data-row="Aggregated"] td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(Number(cells[0].replace(/,/g, "")), total(reportA));
+  assert.equal(Number(cells[1].replace(/,/g, "")), total(reportB));
+  const change = ((total(reportB) - total(reportA)) / total(reportA)) * 100;
+  assert.equal(cells[2], (change >= 0 ? "+" : "") + change.toFixed(1) + " %");
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-compare.png"), fullPage: true });
 });
 
 test("deleting a scenario removes it", async () => {
