@@ -392,8 +392,8 @@
   function requestTable(snapshot) {
     const rows = snapshot.requests || [];
     const total = snapshot.total || { method: "", name: "Aggregated", count: 0, failures: 0, duration: {} };
-    const cells = (r, head) => [
-      el(head ? "th" : "th", { scope: "row" }, r.name), el("td", {}, r.method),
+    const cells = (r) => [
+      el("th", { scope: "row" }, r.name), el("td", {}, r.method),
       el("td", { class: "num", "data-col": "count" }, count(r.count)), el("td", { class: "num", "data-col": "failures" }, count(r.failures)),
       el("td", { class: "num" }, ms(r.duration.p50)), el("td", { class: "num" }, ms(r.duration.p90)),
       el("td", { class: "num" }, ms(r.duration.p95)), el("td", { class: "num" }, ms(r.duration.p99)),
