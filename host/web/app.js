@@ -389,24 +389,44 @@
   const ms = (v) => (v == null ? "–" : v < 1 ? (v * 1000).toFixed(0) + " µs" : v < 10000 ? v.toFixed(2) + " ms" : (v / 1000).toFixed(2) + " s");
   const count = (n) => Number(n || 0).toLocaleString("en-US");
 
-  function requestTable(snapshot) {
-    const rows = snapshot.requests || [];
-    const total = snapshot.total || { method: "", name: "Aggregated", count: 0, failures: 0, duration: {} };
-    const cells = (r) => [
-      el("th", { scope: "row" }, r.name), el("td", {}, r.method),
-      el("td", { class: "num", "data-col": "count" }, count(r.count)), el("td", { class: "num", "data-col": "failures" }, count(r.failures)),
-      el("td", { class: "num" }, ms(r.duration.p50)), el("td", { class: "num" }, ms(r.duration.p90)),
-      el("td", { class: "num" }, ms(r.duration.p95)), el("td", { class: "num" }, ms(r.duration.p99)),
-      el("td", { class: "num" }, ms(r.duration.mean)), el("td", { class: "num" }, ms(r.duration.max)),
-      el("td", { class: "num" }, (r.rps || 0).toFixed(1)), el("td", { class: "num" }, (r.current_rps || 0).toFixed(1)),
-    ];
+  /** The request table's columns: header, value to sort by, cell text. */
+  const REQUEST_COLUMNS = [
+    ["Name", (r) => r.name], ["Type", (r) => r.method],
+    ["# Requests", (r) => r.count, count, "count"], ["# Fails", (r) => r.failures, count, "failures"],
+    ["Median", (r) => r.duration.p50, ms], ["90%ile", (r) => r.duration.p90, ms],
+    ["95%ile", (r) => r.duration.p95, ms], ["99%ile", (r) => r.duration.p99, ms],
+    ["Average", (r) => r.duration.mean, ms], ["Max", (r) => r.duration.max, ms],
+    ["RPS", (r) => r.rps || 0, (v) => v.toFixed(1)], ["Current RPS", (r) => r.current_rps || 0, (v) => v.toFixed(1)],
+  ];
+
+  /**
+   * Locust's request table; its order (`sort`: column index and direction, kept by the
+   * caller across snapshots) changes from the headers, by mouse or keyboard.
+   */
+  function requestTable(snapshot, sort, resort) {
+    const rows = [...(snapshot.requests || [])];
+    const total = Object.assign({ count: 0, failures: 0, duration: {} }, snapshot.total, { name: "Aggregated", method: "" });
+    const pick = REQUEST_COLUMNS[sort.column][1];
+    rows.sort((a, b) => {
+      const x = pick(a);
+      const y = pick(b);
+      const order = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
+      return sort.descending ? -order : order;
+    });
+    const cells = (r) => REQUEST_COLUMNS.map(([, value, text, key], i) => i === 0
+      ? el("th", { scope: "row" }, r.name)
+      : el("td", { class: text ? "num" : null, "data-col": key }, text ? text(value(r)) : value(r)));
+    const head = REQUEST_COLUMNS.map(([label, , text], i) => el("th", {
+      scope: "col", class: text ? "num" : null,
+      "aria-sort": i === sort.column ? (sort.descending ? "descending" : "ascending") : "none",
+    }, el("button", { type: "button", onclick: () => resort(i, Boolean(text)) }, label)));
     return el("div", { class: "table-wrap" }, el("table", { id: "requests" },
-      el("thead", {}, el("tr", {}, ["Name", "Type", "# Requests", "# Fails", "Median", "90%ile", "95%ile", "99%ile", "Average", "Max", "RPS", "Current RPS"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, [...rows].sort((a, b) => b.count - a.count).map((r) => el("tr", {}, cells(r)))),
-      el("tfoot", {}, el("tr", { id: "requests-total" }, cells(Object.assign({}, total, { name: "Aggregated", method: "" }))))));
+      el("thead", {}, el("tr", {}, head)),
+      el("tbody", {}, rows.map((r) => el("tr", {}, cells(r)))),
+      el("tfoot", {}, el("tr", { id: "requests-total" }, cells(total)))));
   }
 
-  function snapshotView(snapshot) {
+  function snapshotView(snapshot, sort, resort) {
     const total = snapshot.total || { count: 0, failures: 0, duration: {} };
     const items = [
       ["requests", "Requests", count(total.count)], ["failures", "Failures", count(total.failures)],
@@ -417,7 +437,7 @@
     const phases = snapshot.http_phases || {};
     return [
       el("dl", { class: "totals" }, items.map(([key, label, value]) => el("div", { class: "total" }, el("dt", {}, label), el("dd", { "data-total": key }, value)))),
-      el("h2", {}, "Requests"), requestTable(snapshot),
+      el("h2", {}, "Requests"), requestTable(snapshot, sort, resort),
       el("h2", {}, "Phases"), el("div", { class: "table-wrap" }, el("table", { id: "phases" },
         el("thead", {}, el("tr", {}, ["Phase", "Average", "Median", "p95", "Max"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, Object.entries(phases).filter(([, t]) => t && typeof t === "object" && "mean" in t).map(([name, t]) =>
@@ -490,13 +510,25 @@
       return over;
     };
     const log = el("div", { id: "log-box" });
+    // The request table's order survives each new snapshot; the largest count first at start.
+    const sort = { column: 2, descending: true };
+    let latest = null;
+    const draw = (snapshot) => {
+      latest = snapshot;
+      live.replaceChildren(...snapshotView(snapshot, sort, resort).flat(2).filter(Boolean));
+    };
+    const resort = (column, numeric) => {
+      sort.descending = sort.column === column ? !sort.descending : numeric;
+      sort.column = column;
+      if (latest) draw(latest);
+    };
     show(el("h1", {}, "Run ", el("span", { class: "mono" }, short(run.id)), " ", state),
       el("p", {}, "Scenario ", el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
       tools, el("h2", {}, "Over time"), charts.grid, live, el("h2", {}, "Log (last " + LOG_LINES + " lines)"), log);
     charts.update(series);
     if (await refresh()) {
       const snapshot = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json().catch(() => null);
-      if (snapshot) live.replaceChildren(...snapshotView(snapshot).flat(2).filter(Boolean));
+      if (snapshot) draw(snapshot);
       await logTail(id, log);
       return;
     }
@@ -505,13 +537,13 @@
         series = series.concat([data]);
         charts.update(series);
       } else if (name === "snapshot") {
-        live.replaceChildren(...snapshotView(data).flat(2).filter(Boolean));
+        draw(data);
         logTail(id, log);
       } else if (name === "end") {
         render(async () => {
           await refresh();
           const final = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json();
-          live.replaceChildren(...snapshotView(final).flat(2).filter(Boolean));
+          draw(final);
           series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
           charts.update(series);
           await logTail(id, log);

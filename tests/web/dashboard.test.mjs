@@ -203,6 +203,13 @@ test("a run started from the form is followed live, controlled, stopped and revi
   await page.waitForSelector("#requests-total");
   assert.equal(await tableCount(), final.total.count);
   assert.equal(await points(), (await api(`/v1/runs/${id}/series`)).length);
+  // The request table sorts from its headers: largest count first, then the other way.
+  const rowCounts = () => page.$$eval("#requests tbody td[data-col=count]", (tds) => tds.map((td) => Number(td.textContent.replace(/,/g, ""))));
+  const apiCounts = final.requests.map((r) => r.count);
+  assert.deepEqual(await rowCounts(), apiCounts.slice().sort((a, b) => b - a));
+  await page.click("#requests thead th:nth-child(3) button");
+  assert.deepEqual(await rowCounts(), apiCounts.slice().sort((a, b) => a - b));
+  assert.equal(await page.getAttribute("#requests thead th:nth-child(3)", "aria-sort"), "ascending");
   const log = await api(`/v1/runs/${id}/log`);
   const tail = await page.textContent("#log-box");
   if (log.length) assert.ok(tail.includes(log[log.length - 1].message), tail);
