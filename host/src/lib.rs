@@ -3,10 +3,11 @@
 //!
 //! # Layout
 //!
-//! - `cli`: the `host` command line (`run`, `serve`, `inspect`, `target`) and the
-//!   terminal's live control keys, a thin shell over [`run`] and [`api`].
+//! - `cli`: the `host` command line (`run`, `serve`, `inspect`, `target`), the terminal's
+//!   live control keys and `host run --web`'s run page, a thin shell over [`run`] and
+//!   [`api`].
 //! - [`api`]: the server's HTTP API (`host serve`): tenants, scenarios, runs, live stats
-//!   (SSE), reports, OpenAPI, Prometheus metrics.
+//!   (SSE), reports, OpenAPI, Prometheus metrics, and the dashboard's files (`host/web`).
 //! - [`store`]: the server's persistence: SQLite for metadata, runs, series and reports;
 //!   components on disk by hash.
 //! - [`run`]: one library API under every shell: start a [`run::Run`] from a plan, get a

@@ -10,6 +10,8 @@
 
 (function () {
   const TOKEN_KEY = "loadwright.token";
+  // `host run --web`: one local run, no login, no scenarios; set at start from /v1/local.
+  let local = false;
   const app = document.getElementById("app");
   const nav = document.getElementById("nav");
 
@@ -523,7 +525,8 @@
       if (latest) draw(latest);
     };
     show(el("h1", {}, "Run ", el("span", { class: "mono" }, short(run.id)), " ", state),
-      el("p", {}, "Scenario ", el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
+      el("p", {}, "Scenario ", local ? el("span", { class: "mono" }, short(run.scenario)) :
+        el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
       tools, el("h2", {}, "Over time"), charts.grid, live, el("h2", {}, "Log (last " + LOG_LINES + " lines)"), log);
     charts.update(series);
     if (await refresh()) {
@@ -539,6 +542,10 @@
       } else if (name === "snapshot") {
         draw(data);
         logTail(id, log);
+      } else if (name === "end" && local) {
+        // `host run` ends with its run: what it leaves is in the terminal and --out's files.
+        state.textContent = data.state;
+        tools.replaceChildren(el("p", { id: "ended" }, "The run is over: its summary is in the terminal, and in the files of --out."));
       } else if (name === "end") {
         render(async () => {
           await refresh();
@@ -595,6 +602,10 @@
   // ---- Routing ---------------------------------------------------------------------------
 
   function route() {
+    if (local) {
+      if (watching) watching.abort();
+      return render(() => runPage("local"));
+    }
     if (!sessionStorage.getItem(TOKEN_KEY)) return login();
     nav.hidden = false;
     const [path, query] = location.hash.replace(/^#/, "").split("?");
@@ -621,5 +632,7 @@
     login();
   });
   window.addEventListener("hashchange", route);
-  route();
+  fetch("/v1/local").then((response) => {
+    local = response.ok;
+  }).catch(() => {}).finally(route);
 })();

@@ -387,3 +387,105 @@ stages = [{ duration = "10s", target = 5 }, { duration = "5s", target = 0 }]
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("the plan has no named scenarios"));
 }
+
+#[test]
+fn the_run_page_of_web_serves_the_run_and_controls_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(host())
+        .args([
+            "run",
+            guests::SHOP,
+            "--target-demo",
+            "--vus",
+            "2",
+            "--max-vus",
+            "4",
+            "--duration",
+            "2m",
+            "--quiet",
+            "--web",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start host run");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("run page at ")
+                .map(|u| u.trim_end_matches('/').to_owned())
+        })
+        .expect("the run page's address on stderr");
+    std::thread::spawn(move || for _ in lines {});
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let get = |path: &str| {
+        let mut response = agent.get(&format!("{base}{path}")).call().expect("GET");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let post = |path: &str, body: &str| {
+        let mut response = agent
+            .post(&format!("{base}{path}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .expect("POST");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("JSON");
+
+    // The page, and the run as the server shows one, with no token.
+    let (status, page) = get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("/ui/app.js"));
+    assert_eq!(json(&get("/v1/local").1)["run"], "local");
+    let run = json(&get("/v1/runs/local").1);
+    assert_eq!(run["state"], "running", "{run}");
+    assert_eq!(run["vus_max"], 4);
+    // The stream: a snapshot first, then an interval followed by a snapshot.
+    let mut response = agent
+        .get(&format!("{base}/v1/runs/local/stream?snapshots=true"))
+        .call()
+        .expect("stream");
+    let events: Vec<String> = BufReader::new(response.body_mut().as_reader())
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| l.strip_prefix("event: ").map(str::to_owned))
+        .take(3)
+        .collect();
+    assert_eq!(events, ["snapshot", "interval", "snapshot"]);
+    assert!(
+        json(&get("/v1/runs/local/series").1)
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert!(json(&get("/v1/runs/local/stats").1)["total"]["count"].as_u64() > Some(0));
+
+    // Control: VUs within maxVUs, refused beyond with a message; then stop.
+    assert_eq!(post("/v1/runs/local/vus", r#"{"vus": 3}"#).0, 200);
+    let (status, refused) = post("/v1/runs/local/vus", r#"{"vus": 40}"#);
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.contains("maxVUs"), "{refused}");
+    assert_eq!(post("/v1/runs/local/stop", "{}").0, 202);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
+        .expect("summary");
+    let status = child.wait().expect("host run ends");
+    assert!(status.success(), "{status}");
+    assert!(stdout.contains("run stopped"), "{stdout}");
+}

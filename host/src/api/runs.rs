@@ -416,7 +416,8 @@ pub struct SetVus {
     pub scenario: Option<String>,
 }
 
-fn control_error(err: &ControlError) -> ApiError {
+/// The answer to a refused control call: 409 when the run is not running, 422 otherwise.
+pub(crate) fn control_error(err: &ControlError) -> ApiError {
     match err {
         ControlError::NotRunning(_) => ApiError::conflict(err.to_string()),
         _ => ApiError::invalid(err.to_string()),
@@ -444,8 +445,13 @@ pub async fn set_vus(
 ) -> Result<Json<RunView>, ApiError> {
     let Json(body) = body.map_err(|err| ApiError::of_status(err.status(), err.body_text()))?;
     let (record, live) = live_or_conflict(&state, &caller, &id)?;
-    let scenarios = live.handle.live_scenarios();
-    let name = match (&body.scenario, scenarios) {
+    apply_vus(&live.handle, &body)?;
+    Ok(Json(RunView::of(record, Some(&live), false)))
+}
+
+/// Sets the VUs `body` asks of a run's scenario (its only one when `body` names none).
+pub(crate) fn apply_vus(handle: &RunHandle, body: &SetVus) -> Result<(), ApiError> {
+    let name = match (&body.scenario, handle.live_scenarios()) {
         (Some(name), _) => name.clone(),
         (None, [only]) => only.name.clone(),
         (None, _) => {
@@ -454,10 +460,9 @@ pub async fn set_vus(
             ));
         }
     };
-    live.handle
+    handle
         .set_vus(&name, body.vus)
-        .map_err(|e| control_error(&e))?;
-    Ok(Json(RunView::of(record, Some(&live), false)))
+        .map_err(|e| control_error(&e))
 }
 
 /// Pauses a run: no iteration starts and its clock stands still until resumed.

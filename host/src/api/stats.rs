@@ -157,11 +157,18 @@ pub async fn stream(
         let stream = tokio_stream::iter(events.map(Ok::<_, Infallible>));
         return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
     };
+    Ok(live_stream(live.handle.clone(), query.snapshots))
+}
+
+/// The Server-Sent Events of a run in progress: a `snapshot`, then each `interval` (and
+/// with `snapshots`, the cumulative statistics after each), `lagged` when the reader fell
+/// behind, and `end`. The server's stream and `host run --web`'s.
+pub(crate) fn live_stream(handle: crate::run::RunHandle, snapshots: bool) -> Response {
+    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
     // Subscribed before the snapshot is taken: no interval falls between the two.
-    let intervals = BroadcastStream::new(live.handle.subscribe());
-    let first = event("snapshot", &live.handle.snapshot());
-    let handle = live.handle.clone();
-    let snapshots = query.snapshots.then(|| handle.clone());
+    let intervals = BroadcastStream::new(handle.subscribe());
+    let first = event("snapshot", &handle.snapshot());
+    let snapshots = snapshots.then(|| handle.clone());
     let updates = futures_util::StreamExt::flat_map(intervals, move |item| {
         let events = match item {
             Ok(interval) => {
@@ -180,7 +187,7 @@ pub async fn stream(
         .chain(updates)
         .chain(end)
         .map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream).keep_alive(keep_alive).into_response())
+    Sse::new(stream).keep_alive(keep_alive).into_response()
 }
 
 /// The `end` event, once the run has its report.

@@ -3,14 +3,10 @@
 //! from `/v1` with the token the person typed, which the page keeps in the tab's session
 //! storage, never in a URL (docs/web.md).
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-
-use super::state::AppState;
 
 /// The page: a shell the script fills.
 const APP_HTML: &str = include_str!("../../web/app.html");
@@ -46,8 +42,9 @@ fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-/// The dashboard's routes: `/`, and its scripts and stylesheets under `/ui/`.
-pub fn routes() -> Router<Arc<AppState>> {
+/// The dashboard's routes: `/`, and its scripts and stylesheets under `/ui/`; for the
+/// server and for `host run --web`.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     const JS: &str = "text/javascript; charset=utf-8";
     const CSS: &str = "text/css; charset=utf-8";
     Router::new()

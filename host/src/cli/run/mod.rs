@@ -1,7 +1,9 @@
-//! `host run`: load, plan, run with live progress and control, summarize, write outputs.
+//! `host run`: load, plan, run with live progress and control (and with `--web`, its page:
+//! `web`), summarize, write outputs.
 
 mod flags;
 mod watch;
+mod web;
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
@@ -105,6 +107,10 @@ pub struct RunArgs {
     /// The highest TLS version offered: 1.2 or 1.3 (default).
     #[arg(long, value_name = "VERSION")]
     pub tls_max_version: Option<TlsVersion>,
+    /// Serve the run's live page (charts, tables, stop, pause, VUs) at ADDR while it runs
+    /// (default 127.0.0.1:5665; it asks for no token, so keep it on loopback).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665")]
+    pub web: Option<SocketAddr>,
     /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE, html=FILE (repeatable).
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
@@ -170,6 +176,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     }
     let planned = plan.duration();
     let handle = Run::start_within(&engine, scenario, plan, component_egress)?;
+    if let Some(addr) = args.web {
+        announce_web(web::serve(addr, handle.clone()).await?);
+    }
     let output_error = watch::watch(&handle, &args, keys, planned, &mut outputs).await;
     let report = handle.wait().await;
     print!("{}", summary(&report));
@@ -193,6 +202,17 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         }
     };
     exit_code(&report, output_failed)
+}
+
+/// Says where the run's page is; one line on stderr, even with --quiet (a script that asked
+/// for the page needs its address, port 0 included).
+fn announce_web(addr: SocketAddr) {
+    eprintln!("run page at http://{addr}/");
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: the run page asks for no token: anyone who reaches {addr} can stop the run"
+        );
+    }
 }
 
 /// Loads the component once to validate it and read its defaults (no instance pool yet).

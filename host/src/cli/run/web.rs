@@ -1,0 +1,116 @@
+//! `host run --web [ADDR]`: the dashboard's run page for this run, served while it runs.
+//!
+//! The page is the server's (`api::web`); the routes it reads are the server's too, for the
+//! one run there is, named `local`: its view, series, statistics, stream, log, and stop,
+//! pause, resume and VUs. No token: the address is loopback unless asked otherwise, and
+//! `GET /v1/local` tells the page to skip the login. The run never waits for a browser.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::api::ApiError;
+use crate::api::runs::{SetVus, apply_vus, control_error};
+use crate::api::stats::{LogView, StreamQuery, live_stream};
+use crate::run::{ControlError, RunHandle};
+use crate::store::RunState;
+
+/// The run's id in the routes.
+const ID: &str = "local";
+
+/// Binds `addr` and serves the run page for `handle` until the process ends; returns the
+/// address bound (port 0 picks one).
+pub(crate) async fn serve(addr: SocketAddr, handle: RunHandle) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--web {addr}: cannot listen there"))?;
+    let bound = listener.local_addr()?;
+    let router = Router::new()
+        .route("/v1/local", get(|| async { Json(json!({ "run": ID })) }))
+        .route("/v1/runs/local", get(view))
+        .route("/v1/runs/local/series", get(series))
+        .route("/v1/runs/local/stats", get(stats))
+        .route("/v1/runs/local/stream", get(stream))
+        .route("/v1/runs/local/log", get(log))
+        .route("/v1/runs/local/stop", post(stop))
+        .route("/v1/runs/local/pause", post(pause))
+        .route("/v1/runs/local/resume", post(resume))
+        .route("/v1/runs/local/vus", post(set_vus))
+        .merge(crate::api::web::routes())
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found("route (this is one local run: /v1/runs/local)", uri.path())
+        })
+        .with_state(handle);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::warn!("the run page stopped serving: {err}");
+        }
+    });
+    Ok(bound)
+}
+
+/// The run as the server's `GET /v1/runs/{id}` shows one.
+async fn view(State(handle): State<RunHandle>) -> Json<Value> {
+    let (state, reason) = RunState::of(&handle.status());
+    Json(json!({
+        "id": ID,
+        "scenario": handle.scenario().hash,
+        "state": state,
+        "reason": reason,
+        "vus": handle.vus(),
+        "vus_max": handle.plan().max_vus(),
+        "plan": handle.plan().to_document(),
+    }))
+}
+
+async fn series(State(handle): State<RunHandle>) -> Json<Value> {
+    Json(serde_json::to_value(handle.series()).unwrap_or_default())
+}
+
+async fn stats(State(handle): State<RunHandle>) -> Json<Value> {
+    Json(serde_json::to_value(handle.snapshot()).unwrap_or_default())
+}
+
+async fn stream(State(handle): State<RunHandle>, Query(query): Query<StreamQuery>) -> Response {
+    live_stream(handle, query.snapshots)
+}
+
+async fn log(State(handle): State<RunHandle>) -> Json<Vec<LogView>> {
+    Json(handle.recent_logs().iter().map(Into::into).collect())
+}
+
+async fn stop(State(handle): State<RunHandle>) -> (StatusCode, Json<Value>) {
+    handle.stop();
+    (StatusCode::ACCEPTED, view(State(handle)).await)
+}
+
+async fn pause(State(handle): State<RunHandle>) -> Result<Json<Value>, ApiError> {
+    control(handle, RunHandle::pause).await
+}
+
+async fn resume(State(handle): State<RunHandle>) -> Result<Json<Value>, ApiError> {
+    control(handle, RunHandle::resume).await
+}
+
+async fn control(
+    handle: RunHandle,
+    action: fn(&RunHandle) -> Result<bool, ControlError>,
+) -> Result<Json<Value>, ApiError> {
+    action(&handle).map_err(|e| control_error(&e))?;
+    Ok(view(State(handle)).await)
+}
+
+async fn set_vus(
+    State(handle): State<RunHandle>,
+    body: Result<Json<SetVus>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|err| ApiError::of_status(err.status(), err.body_text()))?;
+    apply_vus(&handle, &body)?;
+    Ok(view(State(handle)).await)
+}
