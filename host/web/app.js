@@ -539,6 +539,8 @@
       if (name === "interval" && !series.some((s) => s.elapsed >= data.elapsed)) {
         series = series.concat([data]);
         charts.update(series);
+        // A page opened as the run started shows `starting` until its first interval.
+        if (state.textContent === "starting") render(refresh);
       } else if (name === "snapshot") {
         draw(data);
         logTail(id, log);

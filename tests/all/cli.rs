@@ -454,7 +454,15 @@ fn the_run_page_of_web_serves_the_run_and_controls_it() {
     assert_eq!(status, 200);
     assert!(page.contains("/ui/app.js"));
     assert_eq!(json(&get("/v1/local").1)["run"], "local");
-    let run = json(&get("/v1/runs/local").1);
+    // The address is announced as the run starts: its VUs may still be starting.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let run = loop {
+        let run = json(&get("/v1/runs/local").1);
+        if run["state"] != "starting" || std::time::Instant::now() > deadline {
+            break run;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(run["state"], "running", "{run}");
     assert_eq!(run["vus_max"], 4);
     // The stream: a snapshot first, then an interval followed by a snapshot.

@@ -39,7 +39,8 @@ test("the run page of host run --web follows the run and stops it", async () => 
   await page.goto(url + "/");
   await page.waitForSelector("#run-state");
   assert.equal(await page.locator("#token").count(), 0, "no login for a local run");
-  assert.equal(await page.textContent("#run-state"), "running");
+  // The address is announced as the run starts: its VUs may still be starting.
+  await page.waitForFunction(() => document.querySelector("#run-state")?.textContent === "running", null, { timeout: 30_000 });
   await page.waitForFunction(() => Number(document.querySelector("#chart-rate")?.dataset.points) >= 2, null, { timeout: 30_000 });
 
   await page.fill("#set-vus", "4");
