@@ -1,7 +1,7 @@
 //! The dashboard's files (`host/web`, compiled into the binary): the page at `/`, its
-//! scripts and stylesheets, and the chart library. They hold no data and need no token: everything the page shows comes
-//! from `/v1` with the token the person typed, which the page keeps in the tab's session
-//! storage, never in a URL (docs/web.md).
+//! scripts and stylesheets, and the chart library. They hold no data and need no token:
+//! everything the page shows comes from `/v1` with the token the person typed, which the
+//! page keeps in the tab's session storage, never in a URL (docs/web.md).
 
 use axum::Router;
 use axum::http::header;

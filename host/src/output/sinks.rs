@@ -31,7 +31,7 @@ impl OutputSpec {
     pub fn parse(text: &str) -> Result<Self, String> {
         let usage = || {
             format!(
-                "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files) \
+                "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files), \
                  ndjson=FILE (one line per stats interval) or html=FILE (the report page)"
             )
         };
