@@ -493,6 +493,35 @@
       el("button", { type: "button", id: "apply-vus", onclick: () => post("vus", { vus: Number(vus.value) }) }, "Set"));
   }
 
+  const PERCENTILES_KEY = "loadwright.percentiles";
+
+  /** The percentiles the response-time chart draws: the person's choice, kept in this browser. */
+  function chosenPercentiles() {
+    try {
+      const chosen = JSON.parse(localStorage.getItem(PERCENTILES_KEY));
+      if (Array.isArray(chosen) && chosen.length) return chosen.filter((p) => LoadwrightCharts.PERCENTILES.includes(p));
+    } catch (_) { /* nothing kept, or something else: the default */ }
+    return LoadwrightCharts.DEFAULT_PERCENTILES;
+  }
+
+  /** Checkboxes for the response-time chart's percentiles; `changed(chosen)` redraws. */
+  function percentileChooser(changed) {
+    const chosen = new Set(chosenPercentiles());
+    return el("fieldset", { class: "percentiles", id: "percentiles" },
+      el("legend", {}, "Percentiles on the response-time chart (with the max)"),
+      LoadwrightCharts.PERCENTILES.map((p) => {
+        const box = el("input", { type: "checkbox", id: "percentile-" + p, value: p, checked: chosen.has(p) });
+        box.addEventListener("change", () => {
+          if (box.checked) chosen.add(p);
+          else chosen.delete(p);
+          const list = LoadwrightCharts.PERCENTILES.filter((q) => chosen.has(q));
+          localStorage.setItem(PERCENTILES_KEY, JSON.stringify(list));
+          changed(list);
+        });
+        return el("label", {}, box, " " + p);
+      }));
+  }
+
   let watching = null;
   const LOG_LINES = 50;
 
@@ -500,7 +529,13 @@
     const signal = (watching = new AbortController()).signal;
     let run = await (await api("/v1/runs/" + encodeURIComponent(id))).json();
     let series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
-    const charts = LoadwrightCharts.all();
+    let charts = LoadwrightCharts.all(chosenPercentiles());
+    const chooser = percentileChooser((chosen) => {
+      const next = LoadwrightCharts.all(chosen);
+      charts.grid.replaceWith(next.grid);
+      charts = next;
+      charts.update(series);
+    });
     const state = el("span", { class: "badge", id: "run-state" }, run.state);
     const live = el("div", { id: "live" });
     const tools = el("div", {});
@@ -527,7 +562,7 @@
     show(el("h1", {}, "Run ", el("span", { class: "mono" }, short(run.id)), " ", state),
       el("p", {}, "Scenario ", local ? el("span", { class: "mono" }, short(run.scenario)) :
         el("a", { href: "#/scenarios/" + run.scenario, class: "mono" }, short(run.scenario))),
-      tools, el("h2", {}, "Over time"), charts.grid, live, el("h2", {}, "Log (last " + LOG_LINES + " lines)"), log);
+      tools, el("h2", {}, "Over time"), chooser, charts.grid, live, el("h2", {}, "Log (last " + LOG_LINES + " lines)"), log);
     charts.update(series);
     if (await refresh()) {
       const snapshot = await (await api("/v1/runs/" + encodeURIComponent(id) + "/stats")).json().catch(() => null);
@@ -559,8 +594,12 @@
         });
       }
     }).catch((err) => {
-      if (err.name !== "AbortError") throw err;
+      // `host run` exits with its run: its stream may close before its `end` arrives.
+      if (err.name !== "AbortError" && !local) throw err;
     });
+    if (local && !signal.aborted && !document.getElementById("ended")) {
+      tools.replaceChildren(el("p", { id: "ended" }, "The run is over (its page has stopped): its summary is in the terminal, and in the files of --out."));
+    }
   }
 
   // ---- Comparing two runs ---------------------------------------------------------------

@@ -11,8 +11,20 @@ window.LoadwrightCharts = (function () {
   // An interval without requests has no response time: a gap, not a zero.
   const latency = (pick) => (s) => (s.requests > 0 && s.percentiles && s.duration ? pick(s) : null);
 
-  /** The three charts: request rate, response times, VUs and iterations. */
-  const DEFINITIONS = [
+  /** The percentiles each interval carries (Locust's), by their keys. */
+  const PERCENTILES = ["p50", "p66", "p75", "p80", "p90", "p95", "p98", "p99", "p99.9", "p99.99"];
+  /** The percentiles drawn unless a page asks for others. */
+  const DEFAULT_PERCENTILES = ["p50", "p90", "p95", "p99"];
+
+  /** The response-time chart's lines: `chosen` percentiles, then the max. */
+  function latencyLines(chosen) {
+    return PERCENTILES.filter((p) => chosen.includes(p))
+      .map((p) => ({ label: p, value: latency((s) => s.percentiles[p]) }))
+      .concat([{ label: "max", value: latency((s) => s.duration.max) }]);
+  }
+
+  /** The three charts: request rate, response times (`percentiles`), VUs and iterations. */
+  const definitions = (percentiles) => [
     {
       id: "chart-rate", title: "Requests per second", unit: "per second", lines: [
         { label: "requests/s", value: (s) => s.rps },
@@ -20,13 +32,8 @@ window.LoadwrightCharts = (function () {
       ],
     },
     {
-      id: "chart-latency", title: "Response times (each interval's requests)", unit: "ms", lines: [
-        { label: "p50", value: latency((s) => s.percentiles.p50) },
-        { label: "p90", value: latency((s) => s.percentiles.p90) },
-        { label: "p95", value: latency((s) => s.percentiles.p95) },
-        { label: "p99", value: latency((s) => s.percentiles.p99) },
-        { label: "max", value: latency((s) => s.duration.max) },
-      ],
+      id: "chart-latency", title: "Response times (each interval's requests)", unit: "ms",
+      lines: latencyLines(percentiles),
     },
     {
       id: "chart-vus", title: "VUs and iterations", unit: "count", lines: [
@@ -51,7 +58,8 @@ window.LoadwrightCharts = (function () {
   class TimeChart {
     constructor(definition) {
       this.definition = definition;
-      this.figure = node("figure", { class: "chart", id: definition.id, "data-points": "0" });
+      this.figure = node("figure", { class: "chart", id: definition.id, "data-points": "0",
+        "data-lines": definition.lines.map((l) => l.label).join(",") });
       this.figure.append(node("figcaption", {}, definition.title));
       const lines = definition.lines.map((l) => l.label).join(", ");
       this.holder = node("div", { class: "plot", role: "img", "aria-label": definition.title + ": " + lines + " over time" });
@@ -98,9 +106,9 @@ window.LoadwrightCharts = (function () {
     }
   }
 
-  /** A new set of the three charts, and their section's grid. */
-  function all() {
-    const charts = DEFINITIONS.map((d) => new TimeChart(d));
+  /** A new set of the three charts (`percentiles`: those to draw), and their grid. */
+  function all(percentiles = DEFAULT_PERCENTILES) {
+    const charts = definitions(percentiles).map((d) => new TimeChart(d));
     const grid = node("div", { class: "charts" });
     grid.append(...charts.map((c) => c.figure));
     let resizing = 0;
@@ -111,5 +119,5 @@ window.LoadwrightCharts = (function () {
     return { charts, grid, update: (series) => charts.forEach((c) => c.update(series)) };
   }
 
-  return { DEFINITIONS, TimeChart, all };
+  return { PERCENTILES, DEFAULT_PERCENTILES, TimeChart, all };
 })();

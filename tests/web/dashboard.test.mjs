@@ -177,6 +177,15 @@ test("a run started from the form is followed live, controlled, stopped and revi
   const before = await points();
   await page.waitForFunction((n) => Number(document.querySelector("#chart-rate")?.dataset.points) > n, before, { timeout: 30_000 });
 
+  // The response-time chart draws the percentiles chosen, a choice the browser keeps.
+  const lines = () => page.getAttribute("#chart-latency", "data-lines");
+  assert.equal(await lines(), "p50,p90,p95,p99,max");
+  await page.check("#percentile-p99\\.9");
+  await page.uncheck("#percentile-p50");
+  assert.equal(await lines(), "p90,p95,p99,p99.9,max");
+  assert.ok(Number(await page.getAttribute("#chart-latency", "data-points")) >= 2, "redrawn with the series so far");
+  assert.deepEqual(JSON.parse(await page.evaluate(() => localStorage.getItem("loadwright.percentiles"))), ["p90", "p95", "p99", "p99.9"]);
+
   // The request table's counts grow, never ahead of the API's statistics.
   const tableCount = () => page.textContent("#requests-total [data-col=count]").then((t) => Number(t.replace(/,/g, "")));
   const shown = await tableCount();

@@ -176,11 +176,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     }
     let planned = plan.duration();
     let handle = Run::start_within(&engine, scenario, plan, component_egress)?;
-    if let Some(addr) = args.web {
-        announce_web(web::serve(addr, handle.clone()).await?);
+    let page = match args.web {
+        Some(addr) => Some(web::serve(addr, handle.clone()).await?),
+        None => None,
+    };
+    if let Some(page) = &page {
+        announce_web(page.addr);
     }
     let output_error = watch::watch(&handle, &args, keys, planned, &mut outputs).await;
     let report = handle.wait().await;
+    if let Some(page) = page {
+        page.finish().await;
+    }
     print!("{}", summary(&report));
     if let Some(demo) = demo {
         demo.shutdown();

@@ -3,9 +3,11 @@
 //! The page is the server's (`api::web`); the routes it reads are the server's too, for the
 //! one run there is, named `local`: its view, series, statistics, stream, log, and stop,
 //! pause, resume and VUs. No token: the address is loopback unless asked otherwise, and
-//! `GET /v1/local` tells the page to skip the login. The run never waits for a browser.
+//! `GET /v1/local` tells the page to skip the login. The run never waits for a browser: at
+//! its end the page's streams get their `end` event, and at most [`FLUSH`] to send it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::extract::{Query, State};
@@ -14,6 +16,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::api::ApiError;
 use crate::api::runs::{SetVus, apply_vus, control_error};
@@ -24,9 +28,27 @@ use crate::store::RunState;
 /// The run's id in the routes.
 const ID: &str = "local";
 
-/// Binds `addr` and serves the run page for `handle` until the process ends; returns the
-/// address bound (port 0 picks one).
-pub(crate) async fn serve(addr: SocketAddr, handle: RunHandle) -> anyhow::Result<SocketAddr> {
+/// How long the page's open streams get, once the run is over, to send what they have.
+const FLUSH: Duration = Duration::from_secs(2);
+
+/// The run page being served.
+pub(crate) struct RunPage {
+    /// The address it listens on.
+    pub(crate) addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunPage {
+    /// Stops serving once open streams have sent their end (bounded by [`FLUSH`]).
+    pub(crate) async fn finish(self) {
+        let _ = self.shutdown.send(());
+        let _ = tokio::time::timeout(FLUSH, self.task).await;
+    }
+}
+
+/// Binds `addr` and serves the run page for `handle` until [`RunPage::finish`].
+pub(crate) async fn serve(addr: SocketAddr, handle: RunHandle) -> anyhow::Result<RunPage> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("--web {addr}: cannot listen there"))?;
@@ -47,12 +69,20 @@ pub(crate) async fn serve(addr: SocketAddr, handle: RunHandle) -> anyhow::Result
             ApiError::not_found("route (this is one local run: /v1/runs/local)", uri.path())
         })
         .with_state(handle);
-    tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(err) = serving.await {
             tracing::warn!("the run page stopped serving: {err}");
         }
     });
-    Ok(bound)
+    Ok(RunPage {
+        addr: bound,
+        shutdown,
+        task,
+    })
 }
 
 /// The run as the server's `GET /v1/runs/{id}` shows one.
