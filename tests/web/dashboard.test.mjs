@@ -65,7 +65,7 @@ async function logIn(token) {
 test("the first load is small and quick", async () => {
   // Every file the page loads, gzipped as a server or proxy would send it.
   let gzipped = 0;
-  for (const path of ["/", "/ui/app.js", "/ui/app.css", "/ui/charts.js", "/ui/uPlot.iife.min.js", "/ui/uPlot.min.css"]) {
+  for (const path of ["/", "/ui/app.js", "/ui/base.css", "/ui/app.css", "/ui/charts.js", "/ui/uPlot.iife.min.js", "/ui/uPlot.min.css"]) {
     const response = await fetch(server.url + path);
     assert.equal(response.status, 200, path);
     gzipped += gzipSync(Buffer.from(await response.arrayBuffer())).length;

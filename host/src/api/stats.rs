@@ -149,13 +149,12 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
     let record = record_of(&state, &caller, &id)?;
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
     let Some(live) = state.live_run(&caller, &id) else {
         let snapshot = stored_json(&state, &id, "snapshot.json")?.unwrap_or_default();
         let end = serde_json::json!({"state": record.state, "reason": record.reason});
         let events = [event("snapshot", &snapshot), event("end", &end)];
         let stream = tokio_stream::iter(events.map(Ok::<_, Infallible>));
-        return Ok(Sse::new(stream).keep_alive(keep_alive).into_response());
+        return Ok(Sse::new(stream).keep_alive(keep_alive()).into_response());
     };
     Ok(live_stream(live.handle.clone(), query.snapshots))
 }
@@ -164,7 +163,6 @@ pub async fn stream(
 /// with `snapshots`, the cumulative statistics after each), `lagged` when the reader fell
 /// behind, and `end`. The server's stream and `host run --web`'s.
 pub(crate) fn live_stream(handle: crate::run::RunHandle, snapshots: bool) -> Response {
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
     // Subscribed before the snapshot is taken: no interval falls between the two.
     let intervals = BroadcastStream::new(handle.subscribe());
     let first = event("snapshot", &handle.snapshot());
@@ -187,7 +185,12 @@ pub(crate) fn live_stream(handle: crate::run::RunHandle, snapshots: bool) -> Res
         .chain(updates)
         .chain(end)
         .map(Ok::<_, Infallible>);
-    Sse::new(stream).keep_alive(keep_alive).into_response()
+    Sse::new(stream).keep_alive(keep_alive()).into_response()
+}
+
+/// A comment line every 15 s while a stream is idle (the server's stream and `--web`'s).
+fn keep_alive() -> KeepAlive {
+    KeepAlive::new().interval(Duration::from_secs(15))
 }
 
 /// The `end` event, once the run has its report.

@@ -8,18 +8,14 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::output::assets::{BASE_CSS, CHARTS_JS, UPLOT_CSS, UPLOT_JS};
+
 /// The page: a shell the script fills.
 const APP_HTML: &str = include_str!("../../web/app.html");
 /// The dashboard's script.
 const APP_JS: &str = include_str!("../../web/app.js");
 /// The dashboard's stylesheet.
 const APP_CSS: &str = include_str!("../../web/app.css");
-/// The charts over time, shared with the HTML report.
-const CHARTS_JS: &str = include_str!("../../web/charts.js");
-/// The chart library (see `host/web/README.md`).
-const UPLOT_JS: &str = include_str!("../../web/vendor/uPlot.iife.min.js");
-/// The chart library's stylesheet.
-const UPLOT_CSS: &str = include_str!("../../web/vendor/uPlot.min.css");
 
 /// What the page may load and where it may connect: only this server. Styles may be set
 /// inline by the chart library.
@@ -53,6 +49,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
             get(|| async { file("text/html; charset=utf-8", APP_HTML) }),
         )
         .route("/ui/app.js", get(|| async { file(JS, APP_JS) }))
+        .route("/ui/base.css", get(|| async { file(CSS, BASE_CSS) }))
         .route("/ui/app.css", get(|| async { file(CSS, APP_CSS) }))
         .route("/ui/charts.js", get(|| async { file(JS, CHARTS_JS) }))
         .route(

@@ -8,12 +8,8 @@
 
 use serde::Serialize;
 
-/// uPlot's minified build, the chart library (see `host/web/README.md`).
-const UPLOT_JS: &str = include_str!("../../web/vendor/uPlot.iife.min.js");
-/// uPlot's stylesheet.
-const UPLOT_CSS: &str = include_str!("../../web/vendor/uPlot.min.css");
-/// The charts over time, shared with the dashboard.
-const CHARTS_JS: &str = include_str!("../../web/charts.js");
+use super::assets::{BASE_CSS, CHARTS_JS, UPLOT_CSS, UPLOT_JS};
+
 /// The page's own script: reads the inlined data, draws the charts and tables.
 const REPORT_JS: &str = include_str!("../../web/report.js");
 /// The page's own stylesheet.
@@ -40,6 +36,7 @@ pub fn html_report(
     let mut page = String::with_capacity(
         UPLOT_JS.len()
             + UPLOT_CSS.len()
+            + BASE_CSS.len()
             + CHARTS_JS.len()
             + REPORT_JS.len()
             + REPORT_CSS.len()
@@ -58,6 +55,7 @@ pub fn html_report(
         "\">\n<title>Loadwright report</title>\n<style>\n",
         UPLOT_CSS,
         "\n",
+        BASE_CSS,
         REPORT_CSS,
         "</style>\n</head>\n<body>\n",
         "<main id=\"report\" aria-live=\"polite\"><p>This report needs JavaScript.</p></main>\n",

@@ -1,5 +1,6 @@
 //! What a run leaves for people and programs: the plan at start, live progress, the end
-//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON, the HTML report).
+//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON, the
+//! HTML report).
 //!
 //! # Layout
 //!
@@ -8,9 +9,11 @@
 //! - `json`: the end-of-test summary document ([`Summary`]).
 //! - `csv`: Locust's CSV files.
 //! - `html`: the self-contained HTML report page.
+//! - [`assets`]: the browser files the report and the dashboard share (uPlot, the charts).
 //! - `sinks`: `--out` specs and the open [`Outputs`] of a run.
 //! - `format`: numbers for people.
 
+pub mod assets;
 mod csv;
 mod format;
 mod html;

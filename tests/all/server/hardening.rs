@@ -385,6 +385,7 @@ fn the_dashboard_is_served_without_a_token_and_holds_no_data() {
         ("/", "text/html", "/ui/app.js"),
         ("/ui/app.js", "text/javascript", "sessionStorage"),
         ("/ui/app.css", "text/css", "--accent"),
+        ("/ui/base.css", "text/css", ":root"),
         ("/ui/charts.js", "text/javascript", "LoadwrightCharts"),
         ("/ui/uPlot.iife.min.js", "text/javascript", "uPlot"),
         ("/ui/uPlot.min.css", "text/css", ".uplot"),

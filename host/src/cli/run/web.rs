@@ -23,6 +23,7 @@ use crate::api::ApiError;
 use crate::api::runs::{SetVus, apply_vus, control_error};
 use crate::api::stats::{LogView, StreamQuery, live_stream};
 use crate::run::{ControlError, RunHandle};
+use crate::stats::{IntervalStats, Snapshot};
 use crate::store::RunState;
 
 /// The run's id in the routes.
@@ -99,12 +100,12 @@ async fn view(State(handle): State<RunHandle>) -> Json<Value> {
     }))
 }
 
-async fn series(State(handle): State<RunHandle>) -> Json<Value> {
-    Json(serde_json::to_value(handle.series()).unwrap_or_default())
+async fn series(State(handle): State<RunHandle>) -> Json<Vec<IntervalStats>> {
+    Json(handle.series())
 }
 
-async fn stats(State(handle): State<RunHandle>) -> Json<Value> {
-    Json(serde_json::to_value(handle.snapshot()).unwrap_or_default())
+async fn stats(State(handle): State<RunHandle>) -> Json<Snapshot> {
+    Json(handle.snapshot())
 }
 
 async fn stream(State(handle): State<RunHandle>, Query(query): Query<StreamQuery>) -> Response {
