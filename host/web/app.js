@@ -428,6 +428,9 @@
       el("tfoot", {}, el("tr", { id: "requests-total" }, cells(total)))));
   }
 
+  /** A request's phases in the order they happen (a stored snapshot's keys are sorted). */
+  const PHASES = ["blocked", "dns", "connecting", "tls_handshaking", "sending", "waiting", "receiving"];
+
   function snapshotView(snapshot, sort, resort) {
     const total = snapshot.total || { count: 0, failures: 0, duration: {} };
     const items = [
@@ -442,7 +445,7 @@
       el("h2", {}, "Requests"), requestTable(snapshot, sort, resort),
       el("h2", {}, "Phases"), el("div", { class: "table-wrap" }, el("table", { id: "phases" },
         el("thead", {}, el("tr", {}, ["Phase", "Average", "Median", "p95", "Max"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, Object.entries(phases).filter(([, t]) => t && typeof t === "object" && "mean" in t).map(([name, t]) =>
+        el("tbody", {}, PHASES.filter((name) => phases[name] && "mean" in phases[name]).map((name) => [name, phases[name]]).map(([name, t]) =>
           el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, ms(t.mean)), el("td", {}, ms(t.p50)), el("td", {}, ms(t.p95)), el("td", {}, ms(t.max))))))),
       (snapshot.thresholds || []).length ? [el("h2", {}, "Thresholds"), el("ul", { id: "thresholds" }, snapshot.thresholds.map((t) =>
         el("li", { class: t.ok ? "ok" : "bad" }, (t.ok ? "✓ " : "✗ ") + t.metric + " " + t.expression + " (" + t.value + ")")))] : null,
