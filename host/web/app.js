@@ -399,7 +399,7 @@
     ["95%ile", (r) => r.duration.p95, ms], ["99%ile", (r) => r.duration.p99, ms],
     ["Average", (r) => r.duration.mean, ms], ["Max", (r) => r.duration.max, ms],
     ["RPS", (r) => r.rps || 0, (v) => v.toFixed(1)], ["Current RPS", (r) => r.current_rps || 0, (v) => v.toFixed(1)],
-  ];
+  ].concat(LoadwrightCharts.PHASE_COLUMNS.map(([label, key]) => [label, (r) => (r.phases ? r.phases[key] : -1), (v) => (v < 0 ? "–" : ms(v)), "phase-" + key]));
 
   /**
    * Locust's request table; its order (`sort`: column index and direction, kept by the
@@ -447,6 +447,7 @@
         el("thead", {}, el("tr", {}, ["Phase", "Average", "Median", "p95", "Max"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, PHASES.filter((name) => phases[name] && "mean" in phases[name]).map((name) => [name, phases[name]]).map(([name, t]) =>
           el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, ms(t.mean)), el("td", {}, ms(t.p50)), el("td", {}, ms(t.p95)), el("td", {}, ms(t.max))))))),
+      (snapshot.tags || []).length ? [el("h2", {}, "Requests by tag"), tagTable(snapshot.tags)] : null,
       (snapshot.thresholds || []).length ? [el("h2", {}, "Thresholds"), el("ul", { id: "thresholds" }, snapshot.thresholds.map((t) =>
         el("li", { class: t.ok ? "ok" : "bad" }, (t.ok ? "✓ " : "✗ ") + t.metric + " " + t.expression + " (" + t.value + ")")))] : null,
       (snapshot.checks || []).length ? [el("h2", {}, "Checks"), el("ul", { id: "checks" }, snapshot.checks.map((c) =>
@@ -456,6 +457,16 @@
       (snapshot.metrics || []).length ? [el("h2", {}, "Custom metrics"), el("ul", { id: "metrics" }, snapshot.metrics.map((m) =>
         el("li", {}, m.name + " (" + m.kind + "): " + metricValue(m))))] : null,
     ];
+  }
+
+  /** The run's requests by tag value (status, scenario, the scenarios' and requests' tags). */
+  function tagTable(tags) {
+    const head = ["Tag", "Value", "# Requests", "# Fails", "Average", "Max"];
+    return el("div", { class: "table-wrap" }, el("table", { id: "tags" },
+      el("thead", {}, el("tr", {}, head.map((h, i) => el("th", { scope: "col", class: i > 1 ? "num" : null }, h)))),
+      el("tbody", {}, tags.map((t) => el("tr", {}, el("th", { scope: "row" }, t.tag), el("td", {}, t.value),
+        el("td", { class: "num" }, count(t.requests)), el("td", { class: "num" }, count(t.failures)),
+        el("td", { class: "num" }, ms(t.mean)), el("td", { class: "num" }, ms(t.max)))))));
   }
 
   /** A custom metric's figure by kind: a sum, a last value, a ratio, or a distribution. */
@@ -534,7 +545,7 @@
     let series = await (await api("/v1/runs/" + encodeURIComponent(id) + "/series")).json();
     let charts = LoadwrightCharts.all(chosenPercentiles());
     const chooser = percentileChooser((chosen) => {
-      const next = LoadwrightCharts.all(chosen);
+      const next = LoadwrightCharts.all(chosen, charts);
       charts.grid.replaceWith(next.grid);
       charts = next;
       charts.update(series);

@@ -4,7 +4,8 @@
 "use strict";
 
 window.LoadwrightCharts = (function () {
-  const palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0f766e"];
+  const palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0f766e",
+    "#db2777", "#65a30d", "#0891b2", "#92400e", "#4338ca", "#525252"];
   const HEIGHT = 220;
 
   const perSecond = (key) => (s) => (s.length > 0 ? s[key] / s.length : null);
@@ -106,18 +107,138 @@ window.LoadwrightCharts = (function () {
     }
   }
 
-  /** A new set of the three charts (`percentiles`: those to draw), and their grid. */
-  function all(percentiles = DEFAULT_PERCENTILES) {
+  // ---- Breakdowns by request name and by tag -----------------------------------------------
+
+  /** What a breakdown chart can draw of each entry (an entry without requests: 0 or a gap). */
+  const MEASURES = {
+    rate: { label: "requests/s", unit: "per second", value: (e, s) => (e ? e.requests / s.length : 0) },
+    failures: { label: "failures/s", unit: "per second", value: (e, s) => (e ? e.failures / s.length : 0) },
+    mean: { label: "mean response time", unit: "ms", value: (e) => (e && e.requests > 0 ? e.mean : null) },
+    max: { label: "max response time", unit: "ms", value: (e) => (e && e.requests > 0 ? e.max : null) },
+  };
+
+  /** The entries of interval `s` broken down `by` "name" or a tag, as [label, entry]. */
+  function entriesOf(s, by) {
+    if (by === "name") return (s.by_name || []).map((e) => [(e.method ? e.method + " " : "") + e.name, e]);
+    return (s.by_tag || []).filter((e) => e.tag === by).map((e) => [e.value, e]);
+  }
+
+  /** The tags the series' intervals break their requests down by, sorted. */
+  function tagsOf(series) {
+    const tags = new Set();
+    series.forEach((s) => (s.by_tag || []).forEach((e) => tags.add(e.tag)));
+    return [...tags].sort();
+  }
+
+  function select(id, label, options, chosen, changed) {
+    const box = node("select", { id });
+    options.forEach(([value, text]) => {
+      const option = node("option", { value }, text);
+      option.selected = value === chosen;
+      box.append(option);
+    });
+    box.addEventListener("change", () => changed(box.value));
+    const wrap = node("label", { for: id }, label + " ");
+    wrap.append(box);
+    return wrap;
+  }
+
+  /**
+   * A chart of the requests broken down by name or by a tag's values (one line each, the
+   * busiest first), drawing their rate, failures, mean or max; two selects choose which.
+   * `element` goes into the page; `update(series)` draws (again).
+   */
+  class Breakdown {
+    constructor() {
+      this.by = "name";
+      this.measure = "rate";
+      this.series = [];
+      this.shape = null;
+      this.chart = null;
+      this.element = node("div", { class: "breakdown", id: "breakdown" });
+      this.choices = node("div", { class: "breakdown-choices" });
+      this.element.append(this.choices);
+      this.tags = null;
+    }
+
+    choose() {
+      const tags = tagsOf(this.series);
+      if (this.tags !== null && tags.join("\n") === this.tags.join("\n")) return;
+      this.tags = tags;
+      const byOptions = [["name", "request name"]].concat(tags.map((t) => [t, "tag " + t]));
+      const measures = Object.entries(MEASURES).map(([key, m]) => [key, m.label]);
+      const redraw = (key) => (value) => {
+        this[key] = value;
+        const focused = document.activeElement;
+        this.update(this.series);
+        // A new chart takes the choices along: the select keeps the keyboard's focus.
+        if (focused && this.choices.contains(focused)) focused.focus();
+      };
+      this.choices.replaceChildren(
+        select("breakdown-by", "Break down by", byOptions, this.by, redraw("by")),
+        select("breakdown-measure", "Show", measures, this.measure, redraw("measure")));
+    }
+
+    update(series) {
+      this.series = series;
+      this.choose();
+      const totals = new Map();
+      series.forEach((s) => entriesOf(s, this.by).forEach(([label, e]) => totals.set(label, (totals.get(label) || 0) + e.requests)));
+      const labels = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a) || a.localeCompare(b));
+      const shape = [this.by, this.measure].concat(labels).join("\n");
+      if (shape !== this.shape) {
+        this.shape = shape;
+        const measure = MEASURES[this.measure];
+        const by = this.by;
+        const title = (by === "name" ? "By request name" : "By tag " + by) + ": " + measure.label;
+        this.chart = new TimeChart({
+          id: "chart-breakdown", title, unit: measure.unit,
+          lines: labels.map((label) => ({
+            label,
+            value: (s) => {
+              const found = entriesOf(s, by).find(([l]) => l === label);
+              return measure.value(found && found[1], s);
+            },
+          })),
+        });
+        // The choices sit under the chart's title, as a legend of what it draws.
+        this.chart.figure.insertBefore(this.choices, this.chart.holder);
+        this.element.replaceChildren(this.chart.figure);
+      }
+      this.chart.update(series);
+    }
+
+    resize() {
+      if (this.chart) this.chart.resize();
+    }
+  }
+
+  /**
+   * A new set of the three charts (`percentiles`: those to draw) and the breakdown chart
+   * (`previous` set's, if given, keeping its choices), and their grid.
+   */
+  function all(percentiles = DEFAULT_PERCENTILES, previous = null) {
     const charts = definitions(percentiles).map((d) => new TimeChart(d));
+    const breakdown = previous ? previous.breakdown : new Breakdown();
     const grid = node("div", { class: "charts" });
-    grid.append(...charts.map((c) => c.figure));
+    grid.append(...charts.map((c) => c.figure), breakdown.element);
     let resizing = 0;
     window.addEventListener("resize", () => {
       clearTimeout(resizing);
-      resizing = setTimeout(() => charts.forEach((c) => c.figure.isConnected && c.resize()), 100);
+      resizing = setTimeout(() => grid.isConnected && charts.concat([breakdown]).forEach((c) => c.resize()), 100);
     });
-    return { charts, grid, update: (series) => charts.forEach((c) => c.update(series)) };
+    const update = (series) => {
+      charts.forEach((c) => c.update(series));
+      breakdown.update(series);
+    };
+    return { charts, breakdown, grid, update };
   }
 
-  return { PERCENTILES, DEFAULT_PERCENTILES, TimeChart, all };
+  /** The request tables' phase columns (each phase's mean per row): header, key. */
+  const PHASE_COLUMNS = [
+    ["DNS", "dns"], ["Connect", "connecting"], ["TLS", "tls_handshaking"],
+    ["Send", "sending"], ["Wait", "waiting"], ["Receive", "receiving"],
+  ];
+
+  return { PERCENTILES, DEFAULT_PERCENTILES, PHASE_COLUMNS, TimeChart, Breakdown, all };
 })();

@@ -190,7 +190,9 @@
       timeColumn("Max", "max"),
       { label: "Average size", value: (r) => (r.count ? r.body_bytes / r.count : 0), text: (r) => bytes(r.count ? r.body_bytes / r.count : 0), numeric: true },
       { label: "RPS", value: (r) => r.rps, text: (r) => decimal.format(r.rps), numeric: true },
-    ];
+    ].concat(LoadwrightCharts.PHASE_COLUMNS.map(([label, key]) => ({
+      label, value: (r) => (r.phases ? r.phases[key] : -1), text: (r) => (r.phases ? ms(r.phases[key]) : "–"), numeric: true,
+    })));
     return section("requests", "Requests",
       sortableTable("Each request row (method and name), then all together", columns, requestRows, aggregated));
   }
@@ -205,6 +207,14 @@
     return section("phases", "Phases of a request",
       plainTable("Where a request's time went, over all requests", ["Phase", "Average", "Median", "p90", "p95", "p99", "Max"],
         phases.map(([label, name]) => [label].concat(["avg", "med", "p(90)", "p(95)", "p(99)", "max"].map((k) => ms(metric(name, k)))))));
+  }
+
+  function tagsSection() {
+    const tags = summary.tags || [];
+    if (tags.length === 0) return null;
+    return section("tags", "Requests by tag", plainTable("Requests by tag value: the status, the scenario, and the scenarios' and requests' own tags",
+      ["Tag", "Value", "# Requests", "# Fails", "Average", "Max"],
+      tags.map((t) => [t.tag, t.value, integer.format(t.requests), integer.format(t.failures), ms(t.mean), ms(t.max)])));
   }
 
   function failuresSection() {
@@ -265,7 +275,7 @@
   // ---- Page ------------------------------------------------------------------------------
 
   root.replaceChildren(header(), totals(), chartsSection(), thresholdsSection(), requestsSection(),
-    phasesSection(), failuresSection(), checksSection(), metricsSection(), planSection());
+    phasesSection(), tagsSection(), failuresSection(), checksSection(), metricsSection(), planSection());
   charts.update(series);
   document.body.dataset.ready = "true";
 })();

@@ -344,6 +344,36 @@ fn the_json_summary_validates_against_its_schema() {
             .map(|c| c as u64)
     );
 
+    // Each interval breaks its requests down by name and by tag, adding up to its own count;
+    // over the run, each tag's values add up to the total.
+    let sum = |entries: &serde_json::Value, tag: Option<&str>| -> u64 {
+        let entries = entries.as_array().expect("a breakdown");
+        let of_tag = |e: &&serde_json::Value| tag.is_none_or(|t| e["tag"] == t);
+        entries
+            .iter()
+            .filter(of_tag)
+            .map(|e| e["requests"].as_u64().expect("requests"))
+            .sum()
+    };
+    for interval in &intervals {
+        let requests = interval["requests"].as_u64();
+        assert_eq!(
+            Some(sum(&interval["by_name"], None)),
+            requests,
+            "{interval}"
+        );
+        assert_eq!(Some(sum(&interval["by_tag"], Some("status"))), requests);
+        assert_eq!(Some(sum(&interval["by_tag"], Some("scenario"))), requests);
+    }
+    let total = document["metrics"]["http_reqs"]["values"]["count"].as_f64();
+    assert_eq!(Some(sum(&document["tags"], Some("status")) as f64), total);
+    let rows = document["requests"].as_array().expect("rows");
+    assert!(
+        rows.iter()
+            .all(|r| r["phases"]["waiting"].as_f64() > Some(0.0)),
+        "{rows:?}"
+    );
+
     // The HTML report inlines the same summary and intervals (scripts/web-test.sh opens
     // one in a browser).
     let page = std::fs::read_to_string(&page).expect("report.html");

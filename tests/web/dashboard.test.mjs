@@ -192,6 +192,16 @@ test("a run started from the form is followed live, controlled, stopped and revi
   assert.ok(shown > 0);
   assert.ok(shown <= (await api(`/v1/runs/${id}/stats`)).total.count);
   await page.waitForFunction((n) => Number((document.querySelector("#requests-total [data-col=count]")?.textContent ?? "0").replace(/,/g, "")) > n, shown, { timeout: 30_000 });
+  // The breakdown chart draws a line per request row, then per status, from the stream.
+  const breakdownLines = () => page.getAttribute("#chart-breakdown", "data-lines").then((l) => l.split(","));
+  const rowNames = (await api(`/v1/runs/${id}/stats`)).requests.map((r) => r.method + " " + r.name);
+  const drawn = await breakdownLines();
+  assert.ok(drawn.length > 0 && drawn.every((line) => rowNames.includes(line)), `${drawn} within ${rowNames}`);
+  await page.focus("#breakdown-by");
+  await page.selectOption("#breakdown-by", "status");
+  await page.waitForFunction(() => /(^|,)200(,|$)/.test(document.querySelector("#chart-breakdown")?.dataset.lines ?? ""), null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "breakdown-by", "the select keeps the focus");
+  assert.match(await page.textContent("#tags"), /status\s*200/);
   assert.match(await page.textContent("#thresholds"), /http_req_failed rate<0.5/);
   assert.match(await page.textContent("#thresholds"), /http_req_duration\{name:\/items\} p\(99\)<5000/);
   await page.screenshot({ path: join(SCREENSHOTS, "dashboard-live.png"), fullPage: true });

@@ -61,7 +61,8 @@ test("the report draws its charts offline and shows the summary's totals", async
   assert.deepEqual(errors, [], "no script error");
   assert.deepEqual(fetched, [], "the page fetches nothing");
 
-  // Three charts, each a uPlot canvas with the run's intervals and pixels drawn on it.
+  // Four charts (rate, response times, VUs, and the breakdown by name), each a uPlot canvas
+  // with the run's intervals and pixels drawn on it.
   const charts = await page.$$eval(".chart", (figures) => figures.map((f) => {
     const canvas = f.querySelector("canvas");
     if (!canvas) return { id: f.id, drawn: 0 };
@@ -70,7 +71,7 @@ test("the report draws its charts offline and shows the summary's totals", async
     for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) drawn += 1;
     return { id: f.id, points: Number(f.dataset.points), drawn };
   }));
-  assert.equal(charts.length, 3, JSON.stringify(charts));
+  assert.equal(charts.length, 4, JSON.stringify(charts));
   for (const chart of charts) {
     assert.ok(chart.points >= 2, `${chart.id} has the run's intervals: ${chart.points}`);
     assert.ok(chart.drawn > 500, `${chart.id} has lines drawn: ${chart.drawn} pixels`);
@@ -96,6 +97,34 @@ test("the report draws its charts offline and shows the summary's totals", async
   assert.deepEqual(counts, rows.map((r) => r.count).sort((a, b) => b - a), "sorted by count, largest first");
   assert.equal(await page.getAttribute("#requests thead th:nth-child(3)", "aria-sort"), "descending");
 
+  // Each row's phases: the mean time waiting for the first byte, as the summary has it.
+  const headers = await page.$$eval("#requests thead th", (ths) => ths.map((th) => th.textContent));
+  const wait = headers.indexOf("Wait") + 1;
+  assert.ok(wait > 0, headers.join());
+  const first = await page.$eval("#requests tbody tr", (tr) => tr.querySelector("th").textContent);
+  const firstRow = rows.find((r) => r.name === first);
+  const shownWait = await page.$eval(`#requests tbody tr td:nth-child(${wait})`, (td) => td.textContent);
+  assert.ok(firstRow.phases.waiting > 0);
+  const expected = firstRow.phases.waiting < 1 ? firstRow.phases.waiting * 1000 : firstRow.phases.waiting;
+  assert.ok(Math.abs(Number.parseFloat(shownWait.replace(/,/g, "")) - expected) <= 0.006, `${shownWait} for ${expected}`);
+
+  // The breakdown by request name: one line per row, busiest first; by the status tag.
+  const breakdownLines = () => page.getAttribute("#chart-breakdown", "data-lines").then((l) => l.split(","));
+  const rowNames = rows.map((r) => r.method + " " + r.name);
+  assert.deepEqual((await breakdownLines()).slice().sort(), rowNames.sort());
+  await page.selectOption("#breakdown-by", "status");
+  const statuses = summary.tags.filter((t) => t.tag === "status").map((t) => t.value);
+  assert.ok(statuses.includes("200"), JSON.stringify(summary.tags));
+  assert.deepEqual((await breakdownLines()).slice().sort(), statuses.slice().sort());
+  await page.selectOption("#breakdown-measure", "mean");
+  assert.match(await page.textContent("#chart-breakdown figcaption"), /By tag status: mean response time/);
+
+  // Requests by tag: the summary's tag values, the status among them.
+  const tagRows = await page.$$eval("#tags tbody tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  assert.deepEqual(tagRows.map((r) => r[0] + "=" + r[1]), summary.tags.map((t) => t.tag + "=" + t.value));
+  const ok = summary.tags.find((t) => t.tag === "status" && t.value === "200");
+  assert.ok(tagRows.some((r) => r[0] === "status" && Number(r[2].replace(/,/g, "")) === ok.requests));
+
   // Checks and thresholds, as the summary has them.
   const checks = await page.$$eval("#checks tbody th", (ths) => ths.map((th) => th.textContent));
   assert.deepEqual(checks, summary.checks.map((c) => c.name));
@@ -118,6 +147,8 @@ test("names from the scenario are shown as text, never run as markup", async () 
   const hostile = '<img src=x onerror="window.pwned=1">';
   data.summary.requests[0].name = hostile;
   data.summary.checks[0].name = hostile;
+  data.summary.tags[0].value = hostile;
+  data.series[0].by_name[0].name = hostile;
   const json = JSON.stringify(data).replace(/</g, "\\u003c");
   const file = join(dir, "hostile.html");
   writeFileSync(file, page.slice(0, start) + json + page.slice(end));
@@ -128,6 +159,8 @@ test("names from the scenario are shown as text, never run as markup", async () 
   assert.equal(await tab.locator("img").count(), 0);
   assert.ok((await tab.textContent("#requests tbody")).includes(hostile));
   assert.ok((await tab.textContent("#checks tbody")).includes(hostile));
+  assert.ok((await tab.textContent("#tags tbody")).includes(hostile));
+  assert.ok((await tab.getAttribute("#chart-breakdown", "data-lines")).includes(hostile));
   await context.close();
 });
 

@@ -16,7 +16,7 @@ use crate::engine::ScenarioInfo;
 use crate::run::{Report, RunStatus};
 use crate::stats::{
     CheckStats, ConnectionStats, CustomKind, ErrorCount, IterationError, OverflowStats,
-    RequestStats, ThresholdResult, TrendStats,
+    RequestStats, TagPoint, ThresholdResult, TrendStats,
 };
 
 /// The version of the summary format; bumped on any incompatible change.
@@ -128,6 +128,8 @@ pub struct Summary<'a> {
     /// Samples counted elsewhere than under their own name, or dropped, past the run's name
     /// caps.
     pub overflow: &'a OverflowStats,
+    /// Requests by tag value (`status`, `scenario`, the scenarios' and requests' tags).
+    pub tags: &'a [TagPoint],
     /// What a reader must not miss (an `insecure` run's unverified certificates, say).
     pub warnings: Vec<String>,
 }
@@ -224,6 +226,7 @@ impl<'a> Summary<'a> {
             log_dropped: report.log_dropped,
             connections: &s.connections,
             overflow: &s.overflow,
+            tags: &s.tags,
             warnings: warnings(report),
         }
     }

@@ -1,10 +1,11 @@
 //! The run's stats hub: shards VUs record into, aggregates, the time series.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::TagPoint;
+use super::breakdown::{self, Tallies, Tally};
 use super::metrics::{
     ConnectionCounts, CustomKind, IterationOutcome, Metrics, Recorded, RequestSample, Row,
 };
@@ -73,9 +74,9 @@ struct Aggregate {
     series: Series,
 }
 
-/// What an interval needs of its samples: the totals, and a count per row (for
-/// `current_rps`). No per-row histogram: an interval's points are totals, and a histogram
-/// per row per copy is what a run's memory grows with.
+/// What an interval needs of its samples: the totals, and a tally per row and per tag value
+/// (for `current_rps` and the breakdowns). No per-row histogram: an interval's points are
+/// totals, and a histogram per row per copy is what a run's memory grows with.
 #[derive(Debug, Default)]
 struct Span {
     total: Row,
@@ -83,7 +84,9 @@ struct Span {
     iterations_interrupted: u64,
     dropped_iterations: u64,
     /// Requests by method, then name.
-    counts: HashMap<String, HashMap<String, u64>>,
+    names: Tallies,
+    /// Requests by tag, then value.
+    tags: Tallies,
 }
 
 impl Span {
@@ -93,11 +96,11 @@ impl Span {
         self.iterations_interrupted += metrics.iterations_interrupted;
         self.dropped_iterations += metrics.dropped_iterations;
         for (method, by_name) in &metrics.rows {
-            let counts = self.counts.entry(method.clone()).or_default();
             for (name, row) in by_name {
-                *counts.entry(name.clone()).or_default() += row.count;
+                self.names.add(method, name, &Tally::of_row(row));
             }
         }
+        self.tags.merge(&metrics.tags);
     }
 
     /// Zeroes the span, keeping its rows' names and allocations.
@@ -106,18 +109,12 @@ impl Span {
         self.iterations = 0;
         self.iterations_interrupted = 0;
         self.dropped_iterations = 0;
-        self.counts
-            .values_mut()
-            .flat_map(HashMap::values_mut)
-            .for_each(|count| *count = 0);
+        self.names.reset();
+        self.tags.reset();
     }
 
     fn count(&self, method: &str, name: &str) -> u64 {
-        self.counts
-            .get(method)
-            .and_then(|by_name| by_name.get(name))
-            .copied()
-            .unwrap_or(0)
+        self.names.get(method, name).map_or(0, |tally| tally.count)
     }
 }
 
@@ -305,10 +302,14 @@ impl Collector {
             total_failures: cumulative.failures,
             total_duration: cumulative.duration.stats(),
             total_body_bytes: cumulative.body_bytes,
+            by_name: Vec::new(),
+            by_tag: Vec::new(),
         };
         let histogram = interval.total.duration.sparse();
+        let names = breakdown::point_names(interval.names.entries().collect());
+        let tags = breakdown::point_tags(interval.tags.entries().collect());
         let aggregate = &mut *aggregate;
-        aggregate.series.push(stats.clone(), histogram);
+        let stats = aggregate.series.push(stats, histogram, names, tags);
         std::mem::swap(&mut aggregate.interval, &mut aggregate.last);
         aggregate.interval.reset();
         aggregate.last_length = length;
@@ -354,6 +355,7 @@ impl Collector {
             bytes_sent: row.bytes_sent,
             bytes_received: row.bytes_received,
             body_bytes: row.body_bytes,
+            phases: row.phase_means().into(),
         };
         let m = &aggregate.cumulative;
         let mut requests: Vec<RequestStats> = m
@@ -469,8 +471,16 @@ impl Collector {
             checks,
             metrics,
             iteration_errors,
+            tags: tag_stats(&m.tags),
         }
     }
+}
+
+/// The run's requests by tag value, sorted by tag, then value.
+fn tag_stats(tags: &Tallies) -> Vec<TagPoint> {
+    let mut entries: Vec<_> = tags.entries().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    breakdown::tag_points(&entries)
 }
 
 /// A VU's handle for recording samples into the run's collector, in the shard of the thread
@@ -568,6 +578,7 @@ fn connection_stats(counts: &ConnectionCounts) -> ConnectionStats {
 mod tests {
     use super::*;
     use crate::http::Timings;
+    use crate::stats::{MAX_TAG_VALUES, POINT_ENTRIES};
 
     /// Phases of every test request: all of it waiting for the first byte.
     static WAITING: Timings = Timings {
@@ -689,6 +700,90 @@ mod tests {
         assert_eq!(recycled.total.count, 0);
         assert!(recycled.phases.iter().all(|trend| trend.count() == 0));
         assert_eq!(recycled.connections, ConnectionCounts::default());
+    }
+
+    #[test]
+    fn requests_are_broken_down_by_name_and_tag_per_interval_and_over_the_run() {
+        let collector = Collector::new();
+        let tags = [("kind".to_owned(), "browse".to_owned())];
+        let shop = Arc::new(Scope {
+            scenario: "shop".into(),
+            tags: [("team".to_owned(), "web".to_owned())].into(),
+        });
+        let recorder = collector.recorder(shop);
+        for i in 0..10 {
+            recorder.request(&RequestSample {
+                tags: &tags,
+                ..sample("/a", 10 + i, None)
+            });
+        }
+        recorder.request(&sample("/b", 40, Some("status-500")));
+        let interval = collector.close_interval();
+        let names: Vec<_> = interval
+            .by_name
+            .iter()
+            .map(|p| (&*p.name, p.figures.requests))
+            .collect();
+        assert_eq!(names, [("/a", 10), ("/b", 1)], "busiest first");
+        let a = &interval.by_name[0].figures;
+        assert!(
+            (a.mean - 14.5).abs() < 1e-9 && (a.max - 19.0).abs() < 0.02,
+            "{a:?}"
+        );
+        assert_eq!(interval.by_name[1].figures.failures, 1);
+        let tag = |points: &[TagPoint], t: &str, v: &str| {
+            points
+                .iter()
+                .find(|p| p.tag == t && p.value == v)
+                .map(|p| p.figures.requests)
+        };
+        assert_eq!(tag(&interval.by_tag, "status", "200"), Some(10));
+        assert_eq!(tag(&interval.by_tag, "status", "500"), Some(1));
+        assert_eq!(tag(&interval.by_tag, "scenario", "shop"), Some(11));
+        assert_eq!(tag(&interval.by_tag, "team", "web"), Some(11));
+        assert_eq!(tag(&interval.by_tag, "kind", "browse"), Some(10));
+        // The next interval counts only its own requests; the run counts them all.
+        recorder.request(&sample("/b", 5, None));
+        let interval = collector.close_interval();
+        assert_eq!(
+            interval.by_name.len(),
+            1,
+            "a name without requests is left out"
+        );
+        assert_eq!(tag(&interval.by_tag, "status", "200"), Some(1));
+        let snap = collector.snapshot();
+        assert_eq!(tag(&snap.tags, "status", "200"), Some(11));
+        assert_eq!(tag(&snap.tags, "scenario", "shop"), Some(12));
+        assert_eq!(
+            collector.series()[0].by_name.len(),
+            2,
+            "the series keeps them"
+        );
+        let row = &snap.requests[0];
+        assert!((row.phases.waiting - 15.0).abs() < 0.01, "{:?}", row.phases);
+    }
+
+    #[test]
+    fn tag_values_past_the_cap_are_tallied_under_overflow() {
+        let collector = Collector::new();
+        let recorder = collector.recorder(scope("s"));
+        let ids: Vec<[(String, String); 1]> = (0..MAX_TAG_VALUES)
+            .map(|i| [("user".to_owned(), format!("u{i}"))])
+            .collect();
+        for tags in &ids {
+            recorder.request(&RequestSample {
+                tags,
+                ..sample("/a", 1, None)
+            });
+        }
+        let snap = collector.snapshot();
+        let overflow = snap.tags.iter().find(|p| p.tag == OVERFLOW);
+        // `status=200` and `scenario=s` took two of the places.
+        assert_eq!(overflow.map(|p| p.figures.requests), Some(2));
+        assert_eq!(snap.tags.len(), MAX_TAG_VALUES + 1);
+        let interval = collector.close_interval();
+        let users = interval.by_tag.iter().filter(|p| p.tag == "user").count();
+        assert_eq!(users, POINT_ENTRIES + 1, "the busiest and (other)");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use foldhash::HashMap;
 use std::time::{Duration, Instant};
 
+use super::breakdown::Tallies;
 use super::names::{Names, OVERFLOW, OVERFLOW_METHOD, bounded};
 use super::submetric::{HttpValue, Scope, Source, SubMetrics, SubValue};
 use super::trend::Trend;
@@ -223,11 +224,21 @@ pub(crate) struct Row {
     pub bytes_received: u64,
     pub body_bytes: u64,
     pub duration: Trend,
+    /// Sums of the phases of the requests with a response, in [`PHASE_METRICS`] order, µs.
+    pub phase_sums: [u64; 7],
+    /// Requests with a response (what `phase_sums` divide by).
+    pub phased: u64,
 }
 
 impl Row {
     fn record(&mut self, sample: &RequestSample<'_>) {
         self.count += 1;
+        if let Some(timings) = sample.phases {
+            self.phased += 1;
+            for (sum, phase) in self.phase_sums.iter_mut().zip(phases(timings)) {
+                *sum += phase.as_micros() as u64;
+            }
+        }
         self.failures += u64::from(sample.failure.is_some());
         self.bytes_sent += sample.bytes_sent;
         self.bytes_received += sample.bytes_received;
@@ -244,6 +255,16 @@ impl Row {
         self.bytes_received += other.bytes_received;
         self.body_bytes += other.body_bytes;
         self.duration.merge(&other.duration);
+        self.phased += other.phased;
+        for (mine, theirs) in self.phase_sums.iter_mut().zip(other.phase_sums) {
+            *mine += theirs;
+        }
+    }
+
+    /// The mean of each phase, ms, in [`PHASE_METRICS`] order.
+    pub(crate) fn phase_means(&self) -> [f64; 7] {
+        let phased = self.phased.max(1) as f64;
+        self.phase_sums.map(|sum| sum as f64 / phased / 1000.0)
     }
 
     pub(crate) fn reset(&mut self) {
@@ -253,6 +274,8 @@ impl Row {
         self.bytes_received = 0;
         self.body_bytes = 0;
         self.duration.reset();
+        self.phase_sums = [0; 7];
+        self.phased = 0;
     }
 }
 
@@ -333,6 +356,8 @@ pub(crate) struct Metrics {
     pub overflow: Overflow,
     /// Sub-metric values, indexed as the collector's [`SubMetrics`].
     pub sub: Vec<SubValue>,
+    /// Requests by tag, then value.
+    pub tags: Tallies,
 }
 
 /// Distinct iteration error messages kept; others are counted under one row.
@@ -384,6 +409,7 @@ impl Metrics {
         let name = bounded(sample.name, names.caps.max_bytes);
         let (method, name) = self.record_row(&method, &name, sample, names);
         self.total.record(sample);
+        self.tags.record_tags(sample, scope, names);
         if let Some(kind) = sample.failure {
             let key = (method.to_owned(), name.to_owned(), kind.to_owned());
             *self.errors.entry(key).or_default() += 1;
@@ -611,6 +637,7 @@ impl Metrics {
             connections,
             overflow,
             sub,
+            tags,
         } = self;
         rows.clear();
         total.reset();
@@ -628,6 +655,7 @@ impl Metrics {
         *connections = ConnectionCounts::default();
         *overflow = Overflow::default();
         sub.clear();
+        tags.clear();
     }
 
     pub(crate) fn merge(&mut self, other: &Metrics) {
@@ -674,5 +702,6 @@ impl Metrics {
         for (index, value) in other.sub.iter().enumerate() {
             self.sub(index).merge(value);
         }
+        self.tags.merge(&other.tags);
     }
 }

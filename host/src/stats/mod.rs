@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //!
+//! - `breakdown`: requests by name and by tag, as light tallies for snapshots and the series.
 //! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`].
 //! - `metrics`: what one span records (rows, phases, iterations, checks, custom metrics).
 //! - `submetric`: the tagged sub-metrics thresholds filter on, and the [`Scope`] of a sample.
@@ -15,6 +16,7 @@
 //! - `trend`: the HdrHistogram wrapper and its sparse, mergeable copy.
 //! - `snapshot`: the views handed out (snapshots, intervals, threshold verdicts).
 
+mod breakdown;
 mod collector;
 mod metrics;
 mod names;
@@ -24,15 +26,16 @@ mod submetric;
 mod thresholds;
 mod trend;
 
+pub use breakdown::{MAX_TAG_VALUES, NamePoint, OTHER, POINT_ENTRIES, TagPoint, TallyStats};
 pub use collector::{Collector, Recorder};
 pub use metrics::{
     ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, Recorded, RequestSample,
 };
 pub use names::{NameCaps, OVERFLOW, OVERFLOW_METHOD, bounded};
 pub use snapshot::{
-    CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, IntervalStats, IterationError,
-    LOCUST_QUANTILES, MetricStats, OverflowStats, Percentiles, RequestStats, Snapshot,
-    ThresholdResult, TrendStats,
+    CheckStats, ConnectionStats, ErrorCount, HttpPhaseStats, HttpPhases, IntervalStats,
+    IterationError, LOCUST_QUANTILES, MetricStats, OverflowStats, Percentiles, PhaseMeans,
+    RequestStats, Snapshot, ThresholdResult, TrendStats,
 };
 pub use submetric::Scope;
 pub use trend::{SparseTrend, Trend};

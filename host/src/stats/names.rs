@@ -94,6 +94,8 @@ pub(crate) struct Names {
     pub requests: Registry,
     pub metrics: Registry,
     pub checks: Registry,
+    /// Tag values of the breakdown by tag (`tag=value`).
+    pub tags: Registry,
 }
 
 impl Names {
@@ -103,6 +105,7 @@ impl Names {
             requests: Registry::new(caps.requests),
             metrics: Registry::new(caps.metrics),
             checks: Registry::new(caps.checks),
+            tags: Registry::new(super::breakdown::MAX_TAG_VALUES),
         }
     }
 

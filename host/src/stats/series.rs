@@ -4,6 +4,7 @@
 //! 8-minute one, and a point's histogram is bounded by its buckets, not its requests: at
 //! most about 11 kB for latencies spread from 1 ms to 2 s, a few hundred bytes usually.
 
+use super::breakdown::{self, Entry};
 use super::snapshot::IntervalStats;
 use super::trend::SparseTrend;
 
@@ -14,12 +15,21 @@ pub(crate) const MAX_POINTS: usize = 512;
 struct Point {
     stats: IntervalStats,
     duration: SparseTrend,
+    /// The tallies behind `stats.by_name` and `stats.by_tag`, merged with a neighbour's.
+    names: Vec<Entry>,
+    tags: Vec<Entry>,
 }
 
 impl Point {
     /// Appends the later point `next` to this one.
     fn absorb(&mut self, next: Point) {
         self.duration.merge(&next.duration);
+        breakdown::merge_entries(&mut self.names, next.names);
+        breakdown::merge_entries(&mut self.tags, next.tags);
+        self.names = breakdown::point_names(std::mem::take(&mut self.names));
+        self.tags = breakdown::point_tags(std::mem::take(&mut self.tags));
+        self.stats.by_name = breakdown::name_points(&self.names);
+        self.stats.by_tag = breakdown::tag_points(&self.tags);
         let (s, n) = (&mut self.stats, next.stats);
         s.length += n.length;
         s.requests += n.requests;
@@ -53,9 +63,25 @@ pub(crate) struct Series {
 }
 
 impl Series {
-    /// Adds a closed interval with its request-duration histogram.
-    pub(crate) fn push(&mut self, stats: IntervalStats, duration: SparseTrend) {
-        let point = Point { stats, duration };
+    /// Adds a closed interval with its request-duration histogram and its breakdowns
+    /// (`names` and `tags`, cut to a point's entries); returns its figures with the
+    /// breakdowns filled in.
+    pub(crate) fn push(
+        &mut self,
+        mut stats: IntervalStats,
+        duration: SparseTrend,
+        names: Vec<Entry>,
+        tags: Vec<Entry>,
+    ) -> IntervalStats {
+        stats.by_name = breakdown::name_points(&names);
+        stats.by_tag = breakdown::tag_points(&tags);
+        let filled = stats.clone();
+        let point = Point {
+            stats,
+            duration,
+            names,
+            tags,
+        };
         let per_point = self.per_point.max(1);
         let (point, gathered) = match self.pending.take() {
             Some((mut pending, gathered)) => {
@@ -66,7 +92,7 @@ impl Series {
         };
         if gathered < per_point {
             self.pending = Some((point, gathered));
-            return;
+            return filled;
         }
         self.points.push(point);
         if self.points.len() >= MAX_POINTS {
@@ -80,6 +106,7 @@ impl Series {
             }
             self.per_point = per_point * 2;
         }
+        filled
     }
 
     /// Every point, oldest first, the one still gathering intervals last.
@@ -129,7 +156,7 @@ mod tests {
         let mut series = Series::default();
         for i in 0..5000 {
             let (stats, trend) = interval(i);
-            series.push(stats, trend);
+            series.push(stats, trend, Vec::new(), Vec::new());
         }
         let points = series.points();
         assert!(points.len() <= MAX_POINTS, "{}", points.len());

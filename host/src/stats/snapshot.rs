@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::breakdown::{NamePoint, TagPoint};
 use super::metrics::CustomKind;
 
 /// Statistics of a distribution, in milliseconds for durations.
@@ -55,29 +56,36 @@ impl Serialize for Percentiles {
     }
 }
 
-/// The phases of `http_req_duration` and before it, over all requests with a response (k6's
-/// `http_req_*` trends, plus `http_req_dns`), in milliseconds.
+/// The phases of `http_req_duration` and before it (k6's `http_req_*` trends, plus
+/// `http_req_dns`), over the requests with a response, in milliseconds: their distributions
+/// ([`HttpPhaseStats`]) or their means ([`PhaseMeans`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct HttpPhaseStats {
+pub struct HttpPhases<T> {
     /// `http_req_blocked`.
-    pub blocked: TrendStats,
+    pub blocked: T,
     /// `http_req_dns`.
-    pub dns: TrendStats,
+    pub dns: T,
     /// `http_req_connecting`.
-    pub connecting: TrendStats,
+    pub connecting: T,
     /// `http_req_tls_handshaking`.
-    pub tls_handshaking: TrendStats,
+    pub tls_handshaking: T,
     /// `http_req_sending`.
-    pub sending: TrendStats,
+    pub sending: T,
     /// `http_req_waiting`.
-    pub waiting: TrendStats,
+    pub waiting: T,
     /// `http_req_receiving`.
-    pub receiving: TrendStats,
+    pub receiving: T,
 }
 
-impl From<[TrendStats; 7]> for HttpPhaseStats {
+/// The distribution of each phase.
+pub type HttpPhaseStats = HttpPhases<TrendStats>;
+
+/// The mean of each phase (a request row's).
+pub type PhaseMeans = HttpPhases<f64>;
+
+impl<T> From<[T; 7]> for HttpPhases<T> {
     /// The phases in `PHASE_METRICS` order.
-    fn from(phases: [TrendStats; 7]) -> Self {
+    fn from(phases: [T; 7]) -> Self {
         let [
             blocked,
             dns,
@@ -180,6 +188,8 @@ pub struct RequestStats {
     pub bytes_received: u64,
     /// Bytes of response bodies (Locust's content size).
     pub body_bytes: u64,
+    /// The mean of each phase over the row's requests with a response, ms.
+    pub phases: PhaseMeans,
 }
 
 /// Failures of one kind on one row.
@@ -286,6 +296,9 @@ pub struct Snapshot {
     pub metrics: Vec<MetricStats>,
     /// Why iterations failed, most frequent first.
     pub iteration_errors: Vec<IterationError>,
+    /// Requests by tag value (`status`, `scenario`, the scenarios' and requests' tags),
+    /// sorted by tag, then value.
+    pub tags: Vec<TagPoint>,
 }
 
 /// The figures of one closed stats interval: one point of the run's time series.
@@ -325,6 +338,12 @@ pub struct IntervalStats {
     pub total_duration: TrendStats,
     /// Bytes of response bodies since the start.
     pub total_body_bytes: u64,
+    /// The interval's requests by method and name: the busiest, busiest first, then the
+    /// others added up under `(other)`.
+    pub by_name: Vec<NamePoint>,
+    /// The interval's requests by tag value: the busiest values of each tag, then each
+    /// tag's others under `(other)`; sorted by tag.
+    pub by_tag: Vec<TagPoint>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

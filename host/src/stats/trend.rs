@@ -185,6 +185,16 @@ impl Trend {
         }
     }
 
+    /// The exact sum, in thousandths of the output unit.
+    pub(crate) fn sum(&self) -> u128 {
+        self.sum
+    }
+
+    /// Largest value, in thousandths of the output unit.
+    pub(crate) fn max_thousandths(&self) -> u64 {
+        self.extremes().1
+    }
+
     /// Smallest value, in the output unit.
     pub fn min(&self) -> f64 {
         self.extremes().0 as f64 / 1000.0
