@@ -14,6 +14,7 @@ mod executor;
 mod fuzz;
 mod limits;
 mod schedule;
+mod segment;
 mod threshold;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub use duration::{MAX_DURATION, format_duration, parse_duration};
 pub use executor::{Executor, Stage};
 pub use limits::Limits;
 pub use schedule::{Arrivals, parse_stages};
+pub use segment::{Fraction, MAX_LCD, Segment, SegmentError, SegmentedIndex, Sequence, Tuple};
 use serde::{Deserialize, Serialize};
 pub use threshold::{
     Aggregation, BUILTIN_METRICS, Condition, MetricKind, MetricSelector, Op, Threshold,
