@@ -18,6 +18,7 @@ mod loading;
 mod open_model;
 mod precedence;
 mod sandbox;
+mod segments;
 mod server;
 mod stop;
 mod thresholds;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use url::Url;
 use super::duration::serde_text;
 use super::executor::Stage;
 use super::limits::Limits;
+use super::segment::{Segment, SegmentError, Sequence, Tuple};
 use super::threshold::{Threshold, ThresholdDocument};
 use super::{ConfigError, Executor, HttpPlan, Plan, ScenarioPlan};
 use crate::http::{EgressPolicy, TlsSettings};
@@ -128,6 +130,13 @@ pub struct PlanDocument {
     /// certificates, resumption, versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSettings>,
+    /// The part of the plan this instance runs, k6's `executionSegment` (`1/4:1/2`; the
+    /// whole plan when left out; `docs/distributed.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_segment: Option<String>,
+    /// The segments of all instances, k6's `executionSegmentSequence` (`0,1/4,1/2,1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_segment_sequence: Option<String>,
 }
 
 /// A component's defaults under an operator's document ([`PlanDocument::under`]).
@@ -180,6 +189,10 @@ pub struct Overrides {
     pub http: Option<HttpPlan>,
     /// TLS settings (`--ca-cert`, `--insecure`, `--client-cert`, ...), over the document's.
     pub tls: Option<TlsSettings>,
+    /// The part of the plan this instance runs (`--execution-segment`), over the document's.
+    pub execution_segment: Option<Segment>,
+    /// The segments of all instances (`--execution-segment-sequence`), over the document's.
+    pub execution_segment_sequence: Option<Sequence>,
 }
 
 impl Overrides {
@@ -359,6 +372,10 @@ impl PlanDocument {
         self.egress = over.egress.or(self.egress);
         self.http = over.http.or(self.http);
         self.tls = over.tls.or(self.tls);
+        self.execution_segment = over.execution_segment.or(self.execution_segment);
+        self.execution_segment_sequence = over
+            .execution_segment_sequence
+            .or(self.execution_segment_sequence);
         self.params.extend(over.params);
         self.thresholds.extend(over.thresholds);
         self
@@ -467,6 +484,7 @@ impl PlanDocument {
                 spawn_rate: overrides.spawn_rate.or(self.spawn_rate),
                 env: BTreeMap::new(),
                 tags: BTreeMap::new(),
+                segment: None,
             }]
         } else {
             let mut chosen = self.scenarios;
@@ -504,13 +522,21 @@ impl PlanDocument {
                         spawn_rate,
                         env: doc.env,
                         tags: doc.tags,
+                        segment: None,
                     }
                 })
                 .collect()
         };
+        let segment = execution_tuple(
+            overrides.execution_segment,
+            overrides.execution_segment_sequence,
+            self.execution_segment.as_deref(),
+            self.execution_segment_sequence.as_deref(),
+        )?;
         let mut scenarios = scenarios;
         for scenario in &mut scenarios {
             scenario.executor.normalize();
+            scenario.segment = segment.clone();
         }
         let mut thresholds = Vec::new();
         for (metric, list) in &self.thresholds {
@@ -583,9 +609,41 @@ impl Plan {
             egress: (!self.egress.is_open()).then(|| self.egress.clone()),
             http: (self.http != HttpPlan::default()).then(|| self.http.clone()),
             tls: (!self.tls.is_default()).then(|| self.tls.clone()),
+            execution_segment: self.segment().map(|t| t.segment().to_string()),
+            execution_segment_sequence: self.segment().map(|t| t.sequence().to_string()),
             ..PlanDocument::default()
         }
     }
+}
+
+/// The tuple of the execution segment and sequence given (flags over the document's), or
+/// `None` for the whole plan.
+fn execution_tuple(
+    segment: Option<Segment>,
+    sequence: Option<Sequence>,
+    document_segment: Option<&str>,
+    document_sequence: Option<&str>,
+) -> Result<Option<Arc<Tuple>>, ConfigError> {
+    let invalid = |field: &str, err: SegmentError| ConfigError::Invalid(format!("{field}: {err}"));
+    let segment = match (segment, document_segment) {
+        (Some(segment), _) => Some(segment),
+        (None, Some(text)) => Some(text.parse().map_err(|e| invalid("executionSegment", e))?),
+        (None, None) => None,
+    };
+    let sequence = match (sequence, document_sequence) {
+        (Some(sequence), _) => Some(sequence),
+        (None, Some(text)) => Some(
+            text.parse()
+                .map_err(|e| invalid("executionSegmentSequence", e))?,
+        ),
+        (None, None) => None,
+    };
+    if segment.is_none_or(|s| s == Segment::FULL) && sequence.is_none() {
+        return Ok(None);
+    }
+    let tuple =
+        Tuple::new(segment, sequence.as_ref()).map_err(|e| invalid("executionSegment", e))?;
+    Ok(Some(Arc::new(tuple)))
 }
 
 impl Serialize for Plan {

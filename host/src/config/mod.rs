@@ -15,9 +15,11 @@ mod fuzz;
 mod limits;
 mod schedule;
 mod segment;
+mod share;
 mod threshold;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use document::{Governed, MAX_PLAN_BYTES, Overrides, PlanDocument, ScenarioDocument};
@@ -27,6 +29,7 @@ pub use limits::Limits;
 pub use schedule::{Arrivals, parse_stages};
 pub use segment::{Fraction, MAX_LCD, Segment, SegmentError, SegmentedIndex, Sequence, Tuple};
 use serde::{Deserialize, Serialize};
+pub use share::ArrivalTimes;
 pub use threshold::{
     Aggregation, BUILTIN_METRICS, Condition, MetricKind, MetricSelector, Op, Threshold,
     ThresholdDocument, builtin_kind,
@@ -175,9 +178,28 @@ pub struct ScenarioPlan {
     pub env: BTreeMap<String, String>,
     /// Tags on every sample of this scenario (the `scenario` tag is always there).
     pub tags: BTreeMap<String, String>,
+    /// The execution segment this instance runs (the same for every scenario of the plan),
+    /// or `None` for the whole plan: what it runs of the executor is in `share.rs`.
+    pub segment: Option<Arc<Tuple>>,
 }
 
 impl ScenarioPlan {
+    /// A scenario of `executor` with every other setting at its default: started with the
+    /// run, k6's graceful stop (30s), the whole plan.
+    pub fn new(name: impl Into<String>, executor: Executor) -> Self {
+        Self {
+            name: name.into(),
+            executor,
+            exec: None,
+            start_time: Duration::ZERO,
+            graceful_stop: Duration::from_secs(30),
+            spawn_rate: None,
+            env: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            segment: None,
+        }
+    }
+
     /// When the scenario's executor ends, after the run's start.
     pub fn end(&self) -> Duration {
         self.start_time + self.executor.duration()
@@ -247,6 +269,16 @@ impl Plan {
                 )));
             }
         }
+        if let Some(tuple) = self.segment()
+            && !self.scenarios.iter().any(ScenarioPlan::has_work)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "execution segment {} of {} gets no VU of any scenario: the plan is too small \
+                 to split this finely (give it more VUs, or use fewer segments)",
+                tuple.segment(),
+                tuple.sequence()
+            )));
+        }
         if let Some(url) = &self.base_url
             && !matches!(url.scheme(), "http" | "https")
         {
@@ -277,7 +309,7 @@ impl Plan {
     pub fn max_vus(&self) -> u32 {
         self.scenarios
             .iter()
-            .map(|s| s.executor.max_vus())
+            .map(ScenarioPlan::max_vus)
             .fold(0, u32::saturating_add)
     }
 
@@ -286,8 +318,13 @@ impl Plan {
         self.scenarios
             .iter()
             .filter(|s| at >= s.start_time)
-            .map(|s| s.executor.planned_vus(at - s.start_time))
+            .map(|s| s.planned_vus(at - s.start_time))
             .sum()
+    }
+
+    /// The execution segment this instance runs, `None` for the whole plan.
+    pub fn segment(&self) -> Option<&Tuple> {
+        self.scenarios.first().and_then(|s| s.segment.as_deref())
     }
 
     /// When the last executor ends (graceful stops not included).

@@ -378,6 +378,15 @@ impl Tuple {
         self.share(self.index, count)
     }
 
+    /// Whether this instance owns `number` (from 0) of the numbers of a count: its share of
+    /// `count` is how many of `0..count` it owns.
+    pub fn owns(&self, number: u64) -> bool {
+        self.sequence.len() == 1
+            || self.stripes[self.index]
+                .binary_search(&(number % self.lcd))
+                .is_ok()
+    }
+
     fn share(&self, index: usize, count: u64) -> u64 {
         if self.sequence.len() == 1 {
             return count;

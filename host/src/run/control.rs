@@ -71,8 +71,8 @@ impl LiveScenario {
             name: plan.name.clone(),
             executor: executor.name(),
             adjustable: matches!(executor, Executor::ConstantVus { .. }),
-            max_vus: executor.max_vus(),
-            target: Arc::new(watch::channel(executor.initial_vus()).0),
+            max_vus: plan.max_vus(),
+            target: Arc::new(watch::channel(plan.initial_vus()).0),
         }
     }
 

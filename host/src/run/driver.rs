@@ -110,6 +110,10 @@ pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<
     let mut scenarios = JoinSet::new();
     for ((scenario_plan, picker), live) in plan.scenarios.iter().zip(pickers).zip(&shared.scenarios)
     {
+        // Under an execution segment, a scenario may have nothing for this instance.
+        if !scenario_plan.has_work() {
+            continue;
+        }
         let mut params = plan.params.clone();
         params.extend(scenario_plan.env.clone());
         let context = RunContext {

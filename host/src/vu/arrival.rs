@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use super::clock::Clock;
 use super::life::{Feed, Ticket, vu_life};
 use super::scheduler::{Phase, ScenarioRun};
-use crate::config::Arrivals;
+use crate::config::ArrivalTimes;
 
 /// Longest the pacer sleeps at once, so it notices a stop or a pause soon.
 const PACER_NAP: Duration = Duration::from_millis(20);
@@ -70,14 +70,13 @@ pub(crate) async fn run(
     phase: watch::Receiver<Phase>,
     begin: oneshot::Sender<Duration>,
 ) {
-    let executor = &run.plan.executor;
-    let max_vus = executor.max_vus() as usize;
+    let max_vus = run.plan.max_vus() as usize;
     let mut vus = JoinSet::new();
     let spawn = |vus: &mut JoinSet<_>, feed: Feed| {
         vus.spawn(vu_life(run.clone(), run.new_vu_id(), feed, phase.clone()));
     };
     let mut readies = Vec::new();
-    for _ in 0..executor.initial_vus() {
+    for _ in 0..run.plan.initial_vus() {
         let (ready, is_ready) = oneshot::channel();
         spawn(
             &mut vus,
@@ -103,7 +102,7 @@ pub(crate) async fn run(
     let _ = begin.send(began);
     let dropped = run.context.recorder();
     let (due, mut starts) = mpsc::channel(1024);
-    if let Some(arrivals) = executor.arrivals() {
+    if let Some(arrivals) = run.plan.arrivals() {
         let clock = run.clock.clone();
         let spawned = std::thread::Builder::new()
             .name("loadwright-pacer".into())
@@ -160,7 +159,7 @@ pub(crate) async fn run(
 /// is precise to tens of microseconds, where tokio's timer rounds up to the next
 /// millisecond, which would read as latency. Ends with the schedule or when the receiver is
 /// gone; stands still while the clock is paused.
-fn pace(clock: &Clock, began: Duration, arrivals: Arrivals, due: &mpsc::Sender<Duration>) {
+fn pace(clock: &Clock, began: Duration, arrivals: ArrivalTimes, due: &mpsc::Sender<Duration>) {
     for offset in arrivals {
         let at = began + offset;
         loop {

@@ -96,7 +96,7 @@ pub(crate) async fn run(
     let ramp = {
         let run = run.clone();
         tokio::spawn(async move {
-            for (at, vus) in run.plan.executor.vu_steps() {
+            for (at, vus) in run.plan.vu_steps() {
                 run.clock.sleep_until(began + at).await;
                 run.target.send_replace(vus);
             }

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::Executor;
+use crate::config::{Executor, ScenarioPlan};
 
 /// What a closed-model executor allows, shared by its VUs.
 #[derive(Debug)]
@@ -16,14 +16,15 @@ pub(crate) enum Gate {
 }
 
 impl Gate {
-    pub(crate) fn of(executor: &Executor) -> Self {
-        match executor {
+    /// The budget of `plan` on this instance (its share of a shared pool).
+    pub(crate) fn of(plan: &ScenarioPlan) -> Self {
+        match &plan.executor {
             Executor::PerVuIterations { iterations, .. } => Self::PerVu {
                 limit: *iterations,
                 started: AtomicU64::new(0),
             },
-            Executor::SharedIterations { iterations, .. } => {
-                Self::Shared(AtomicU64::new(*iterations))
+            Executor::SharedIterations { .. } => {
+                Self::Shared(AtomicU64::new(plan.shared_iterations().unwrap_or(0)))
             }
             _ => Self::Forever,
         }
@@ -70,11 +71,14 @@ mod tests {
 
     #[test]
     fn shared_iterations_are_handed_out_exactly_once() {
-        let gate = Gate::of(&Executor::SharedIterations {
-            vus: 2,
-            iterations: 3,
-            max_duration: Duration::from_secs(1),
-        });
+        let gate = Gate::of(&ScenarioPlan::new(
+            "s",
+            Executor::SharedIterations {
+                vus: 2,
+                iterations: 3,
+                max_duration: Duration::from_secs(1),
+            },
+        ));
         let admitted = (0..10).filter(|_| gate.admit(0)).count();
         assert_eq!(admitted, 3);
         assert_eq!(gate.unstarted(Some(3)), 0);
@@ -82,11 +86,14 @@ mod tests {
 
     #[test]
     fn per_vu_iterations_count_each_vu_separately() {
-        let gate = Gate::of(&Executor::PerVuIterations {
-            vus: 2,
-            iterations: 2,
-            max_duration: Duration::from_secs(1),
-        });
+        let gate = Gate::of(&ScenarioPlan::new(
+            "s",
+            Executor::PerVuIterations {
+                vus: 2,
+                iterations: 2,
+                max_duration: Duration::from_secs(1),
+            },
+        ));
         assert!(gate.admit(0) && gate.admit(1));
         assert!(!gate.admit(2));
         assert!(gate.admit(0), "another VU starts its own");

@@ -58,7 +58,7 @@ impl ScenarioRun {
         clock: Clock,
         target: Arc<watch::Sender<u32>>,
     ) -> Self {
-        let gate = Gate::of(&plan.executor);
+        let gate = Gate::of(&plan);
         Self {
             plan,
             scenario,
@@ -124,7 +124,7 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
     }
     timer.abort();
     if expired.load(Ordering::Relaxed) {
-        let unstarted = run.gate.unstarted(run.plan.executor.planned_iterations());
+        let unstarted = run.gate.unstarted(run.plan.planned_iterations());
         if unstarted > 0 {
             run.context.recorder().dropped_iterations(unstarted);
         }

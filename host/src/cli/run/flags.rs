@@ -9,7 +9,8 @@ use anyhow::Context as _;
 
 use super::RunArgs;
 use crate::config::{
-    HttpPlan, Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages,
+    HttpPlan, Overrides, PlanDocument, Segment, SegmentError, Sequence, Stage, Threshold,
+    parse_duration, parse_stages,
 };
 use crate::http::{ClientCert, EgressPolicy, Resolve, TlsSettings, parse_certs, parse_key};
 
@@ -168,5 +169,15 @@ pub(super) fn overrides(args: &RunArgs, document: &PlanDocument) -> anyhow::Resu
         egress: egress_settings(args, document),
         http: http_settings(args, document),
         tls: tls_settings(args, document)?,
+        execution_segment: args.execution_segment,
+        execution_segment_sequence: args.execution_segment_sequence.clone(),
     })
+}
+
+pub(super) fn segment_arg(text: &str) -> Result<Segment, String> {
+    text.parse().map_err(|e: SegmentError| e.to_string())
+}
+
+pub(super) fn sequence_arg(text: &str) -> Result<Sequence, String> {
+    text.parse().map_err(|e: SegmentError| e.to_string())
 }
