@@ -113,4 +113,22 @@ fn a_segment_outside_its_sequence_is_refused_with_what_to_write() {
     let printed: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("JSON");
     assert_eq!(printed["executionSegment"], "1/4:1/2");
     assert_eq!(printed["executionSegmentSequence"], "0,1/4,1/2,1");
+    // A run says which part it runs, and each scenario's share.
+    let out = host_run(&[
+        "run",
+        guests::HELLO,
+        "--target-demo",
+        "--vus",
+        "4",
+        "--iterations",
+        "8",
+        "--execution-segment",
+        "1/2:1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("segment    1/2:1 of 0,1/2,1: default 2 of 4 VUs"),
+        "{stderr}"
+    );
 }

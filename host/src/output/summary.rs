@@ -45,6 +45,20 @@ pub fn plan_lines(source: &str, info: &ScenarioInfo, plan: &Plan) -> String {
             format_duration(scenario.graceful_stop)
         );
     }
+    if let Some(tuple) = plan.segment() {
+        let shares: Vec<String> = plan
+            .scenarios
+            .iter()
+            .map(|s| format!("{} {} of {} VUs", s.name, s.max_vus(), s.executor.max_vus()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  segment    {} of {}: {}",
+            tuple.segment(),
+            tuple.sequence(),
+            shares.join(", ")
+        );
+    }
     for threshold in &plan.thresholds {
         let abort = if threshold.abort_on_fail {
             " (abort on fail)"
