@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// ID is this VU's number, from 1 (0 in the test instance).
+// ID is this VU's number, from 1 (0 in the test instance); under an execution segment,
+// its number in the whole test, unique across the instances.
 func ID() uint32 { return host.vuID() }
 
 // Iteration is how many iterations this VU started before the current one.

@@ -132,3 +132,27 @@ fn a_segment_outside_its_sequence_is_refused_with_what_to_write() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vus_of_a_sequence_have_the_numbers_of_one_process() {
+    let target = Recorder::start().await;
+    let plan = r#""scenarios": {"pool": {"executor": "per-vu-iterations", "vus": 7,
+        "iterations": 1}}"#;
+    for segment in ["0:1/4", "1/4:3/4", "3/4:1"] {
+        let plan = segmented(plan, segment, "0,1/4,3/4,1");
+        let report = run(guests::PROBE, &plan, &target.url(), &[]).await;
+        assert_eq!(report.status, RunStatus::Completed, "{segment}");
+    }
+    let mut ids: Vec<u32> = target
+        .requests()
+        .iter()
+        .filter_map(|r| r.strip_prefix("/hook/vu-start?vu="))
+        .map(|id| id.parse().expect("a VU number"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (1..=7).collect::<Vec<u32>>(),
+        "each number once, as in one process"
+    );
+}

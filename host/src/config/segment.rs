@@ -387,6 +387,20 @@ impl Tuple {
                 .is_ok()
     }
 
+    /// The global number (from 1) of this instance's `local`-th number (from 1): what the
+    /// [`SegmentedIndex`] gives at its `local`-th step, k6's `idInTest` of the `local`-th VU.
+    pub fn nth_owned(&self, local: u64) -> u64 {
+        let owned = &self.stripes[self.index];
+        if self.sequence.len() == 1 || local == 0 || owned.is_empty() {
+            return local;
+        }
+        let (cycle, position) = (
+            (local - 1) / owned.len() as u64,
+            (local - 1) % owned.len() as u64,
+        );
+        cycle * self.lcd + owned[position as usize] + 1
+    }
+
     fn share(&self, index: usize, count: u64) -> u64 {
         if self.sequence.len() == 1 {
             return count;

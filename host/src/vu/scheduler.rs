@@ -80,8 +80,14 @@ impl ScenarioRun {
         }
     }
 
+    /// The next VU's number in the run: under an execution segment, its number in the
+    /// whole test (k6's `idInTest`), so that no two instances of a sequence share one.
     pub(crate) fn new_vu_id(&self) -> u32 {
-        self.next_vu.fetch_add(1, Ordering::Relaxed)
+        let local = self.next_vu.fetch_add(1, Ordering::Relaxed);
+        match &self.plan.segment {
+            Some(tuple) => u32::try_from(tuple.nth_owned(local.into())).unwrap_or(u32::MAX),
+            None => local,
+        }
     }
 }
 

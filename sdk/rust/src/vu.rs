@@ -7,7 +7,8 @@ use crate::__bindings::loadwright::scenario::vu as wit;
 
 pub use wit::Level;
 
-/// This VU's number, from 1 (0 in the test-level hooks).
+/// This VU's number, from 1 (0 in the test-level hooks); under an execution segment, its
+/// number in the whole test, unique across the instances.
 pub fn id() -> u32 {
     wit::id()
 }

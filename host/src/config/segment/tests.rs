@@ -325,5 +325,12 @@ fn the_shares_of_every_sequence_add_up_and_never_shrink() {
         }
         owned.sort_unstable();
         assert_eq!(owned, (1..=500).collect::<Vec<u64>>(), "{sequence}");
+        // The n-th owned number, without the walk, is the walk's.
+        for tuple in &tuples {
+            let mut index = tuple.index();
+            for local in 1..=60 {
+                assert_eq!(tuple.nth_owned(local), index.forward().1, "{sequence}");
+            }
+        }
     }
 }
