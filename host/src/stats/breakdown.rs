@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use foldhash::HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::metrics::{RequestSample, Row};
 use super::names::{Names, OVERFLOW, bounded};
@@ -30,7 +30,7 @@ pub const OTHER: &str = "(other)";
 
 /// Requests, failures and their durations, without a histogram. Durations are in
 /// thousandths of a millisecond, as [`super::Trend`] records them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Tally {
     pub count: u64,
     pub failures: u64,
@@ -127,7 +127,7 @@ pub struct TagPoint {
 pub(crate) type Entry = ((String, String), Tally);
 
 /// Tallies by a pair of keys, two levels deep so that lookups need no allocation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Tallies(HashMap<String, HashMap<String, Tally>>);
 
 impl Tallies {

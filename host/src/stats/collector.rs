@@ -35,6 +35,14 @@ fn thread_shard() -> usize {
     SHARD.with(|shard| *shard)
 }
 
+/// Everything a collector recorded, in a form that serializes (JSON, every histogram in
+/// HdrHistogram's V2 encoding) and merges exactly: absorbed into one collector, the
+/// metrics of several processes give the snapshot that one process recording every sample
+/// would have given.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct RecordedMetrics(Metrics);
+
 /// Collects a run's samples and serves snapshots and intervals.
 #[derive(Debug)]
 pub struct Collector {
@@ -270,6 +278,19 @@ impl Collector {
         let mut aggregate = lock(&self.aggregate);
         self.drain(&mut aggregate);
         self.build_snapshot(&aggregate)
+    }
+
+    /// Everything recorded so far, to be merged elsewhere ([`Collector::absorb`]).
+    pub fn recorded(&self) -> RecordedMetrics {
+        let mut aggregate = lock(&self.aggregate);
+        self.drain(&mut aggregate);
+        RecordedMetrics(aggregate.cumulative.clone())
+    }
+
+    /// Adds what another collector recorded (of the same plan: its thresholds' sub-metrics
+    /// line up) to this one's cumulative figures.
+    pub fn absorb(&self, recorded: &RecordedMetrics) {
+        lock(&self.aggregate).cumulative.merge(&recorded.0);
     }
 
     /// Closes the current interval, appends it to the series and returns it.
@@ -919,6 +940,116 @@ mod tests {
         // Latencies over 1 ms to 2 s fill more buckets, still bounded: 12 powers of two.
         let wide = footprints(3600, 200, (1, 2000), &[3600]);
         assert!(wide[0].1 <= 512 * 12 * 128, "{wide:?}");
+    }
+
+    /// What one VU of [`the_metrics_of_several_collectors_merge_exactly`] records: samples
+    /// of every kind, from `seed`.
+    fn record_everything(recorder: &Recorder, seed: u64) {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let tags = [("kind".to_owned(), "book".to_owned())];
+        for _ in 0..200 {
+            let ms = rng.u64(1..5000);
+            let name = ["/a", "/b", "/c"][rng.usize(0..3)];
+            let failure = (rng.u8(0..10) == 0).then_some("status-503");
+            recorder.request(&RequestSample {
+                tags: &tags,
+                duration: Duration::from_micros(ms * 37),
+                ..sample(name, 0, failure)
+            });
+            recorder.check("ok", rng.bool(), &tags);
+            recorder.custom("cart", CustomKind::Counter, rng.f64(), &tags);
+            recorder.custom("size", CustomKind::Trend, rng.f64() * 100.0, &[]);
+            recorder.custom("level", CustomKind::Gauge, rng.f64(), &[]);
+            recorder.custom("hit", CustomKind::Rate, f64::from(rng.u8(0..2)), &[]);
+            let outcome = if rng.u8(0..20) == 0 {
+                IterationOutcome::Failed
+            } else {
+                IterationOutcome::Completed
+            };
+            recorder.iteration(outcome, Duration::from_micros(ms * 41));
+        }
+        recorder.iteration_error("default", "error", &format!("refused {}", seed % 3));
+    }
+
+    #[test]
+    fn the_metrics_of_several_collectors_merge_exactly() {
+        let thresholds = [
+            ("http_req_duration{name:/a}", "p(99)<150"),
+            ("http_req_waiting", "p(95)<20"),
+            ("checks{kind:book}", "rate>0.4"),
+            ("cart{kind:book}", "count>=2"),
+            ("size", "p(90)<50"),
+        ]
+        .map(|(m, e)| Threshold::new(m, e).unwrap_or_else(|err| panic!("{err}")));
+        let new = || Collector::with_thresholds(thresholds.to_vec(), false, NameCaps::default());
+        let (one, merged) = (new(), new());
+        let parts: Vec<Arc<Collector>> = (0..3).map(|_| new()).collect();
+        for seed in 0..3 {
+            record_everything(&one.recorder(scope("s")), seed);
+            record_everything(&parts[seed as usize].recorder(scope("s")), seed);
+        }
+        for part in &parts {
+            // Written as a result file would carry it, and read back.
+            let text = serde_json::to_string(&part.recorded()).expect("serializes");
+            let read: RecordedMetrics = serde_json::from_str(&text).expect("reads back");
+            merged.absorb(&read);
+        }
+        let (a, b) = (one.snapshot(), merged.snapshot());
+        assert_eq!(a.total.count, 600);
+        assert_eq!(
+            a.total.duration, b.total.duration,
+            "the same histogram, so the same percentiles"
+        );
+        assert_eq!(a.total.percentiles, b.total.percentiles);
+        assert_eq!(a.http_phases, b.http_phases);
+        assert_eq!(a.iteration_duration, b.iteration_duration);
+        let rows = |s: &Snapshot| -> Vec<_> {
+            s.requests
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.count,
+                        r.failures,
+                        r.duration,
+                        r.percentiles,
+                        r.phases,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(rows(&a), rows(&b));
+        assert_eq!(
+            (&a.errors, &a.checks, &a.tags),
+            (&b.errors, &b.checks, &b.tags)
+        );
+        assert_eq!(a.iteration_errors, b.iteration_errors);
+        // Float sums (counters) depend on the order they are added in: equal to 1e-12.
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(1.0);
+        let others = b.metrics.iter().filter(|m| m.name != "level");
+        for (x, y) in a.metrics.iter().filter(|m| m.name != "level").zip(others) {
+            assert_eq!((&x.name, x.count, x.trend), (&y.name, y.count, y.trend));
+            assert!(
+                close(x.value, y.value),
+                "{}: {} and {}",
+                x.name,
+                x.value,
+                y.value
+            );
+        }
+        for (x, y) in a.thresholds.iter().zip(&b.thresholds) {
+            assert_eq!(x.ok, y.ok, "thresholds judged on the whole: {}", x.metric);
+            let (vx, vy) = (x.value.unwrap_or(0.0), y.value.unwrap_or(0.0));
+            assert!(close(vx, vy), "{}: {vx} and {vy}", x.metric);
+        }
+        let level = |s: &Snapshot| {
+            s.metrics
+                .iter()
+                .find(|m| m.name == "level")
+                .map(|m| (m.count, m.min, m.max))
+        };
+        assert_eq!(level(&a), level(&b), "a gauge: its count and both extremes");
+        assert_eq!(a.thresholds.len(), 5);
     }
 
     #[test]

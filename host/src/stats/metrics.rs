@@ -2,7 +2,9 @@
 //! [`Metrics`] is a shard, an interval or the whole run; they merge losslessly.
 
 use foldhash::HashMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
 
 use super::breakdown::Tallies;
 use super::names::{Names, OVERFLOW, OVERFLOW_METHOD, bounded};
@@ -78,7 +80,7 @@ pub struct ConnectionInfo {
 }
 
 /// Connections opened, their TLS handshakes, and the protocols responses came over.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ConnectionCounts {
     /// Connections opened (each counted with the response it was opened for).
     pub opened: u64,
@@ -167,7 +169,7 @@ pub enum IterationOutcome {
 }
 
 /// The kind of a custom metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CustomKind {
     /// Sum.
@@ -194,7 +196,7 @@ pub enum Recorded {
 }
 
 /// Samples counted elsewhere than under their own name, or not at all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Overflow {
     /// Requests counted under the overflow row.
     pub requests: u64,
@@ -216,7 +218,7 @@ impl Overflow {
 }
 
 /// One request row: every request with the same method and name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Row {
     pub count: u64,
     pub failures: u64,
@@ -280,16 +282,20 @@ impl Row {
 }
 
 /// A custom metric's aggregate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Custom {
     pub kind: CustomKind,
     pub count: u64,
     /// Counter: sum; rate: true samples; gauge: last value; trend: unused.
+    #[serde(with = "float")]
     pub value: f64,
-    /// When a gauge was last set, so merging keeps the latest value.
-    pub set_at: Option<Instant>,
+    /// When a gauge was last set (wall clock, so that the processes of a distributed run
+    /// compare), so merging keeps the latest value.
+    pub set_at: Option<SystemTime>,
     /// A gauge's extremes.
+    #[serde(with = "float")]
     pub min: f64,
+    #[serde(with = "float")]
     pub max: f64,
     pub trend: Option<Trend>,
 }
@@ -328,13 +334,14 @@ impl Custom {
 }
 
 /// Everything recorded over some span: by one shard, in one interval, or over the run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Metrics {
     /// Rows by method, then name (two levels so lookups need no allocation).
     pub rows: HashMap<String, HashMap<String, Row>>,
     /// All requests together.
     pub total: Row,
     /// Failures by (method, name, kind).
+    #[serde(with = "entries")]
     pub errors: HashMap<(String, String, String), u64>,
     pub iterations: u64,
     pub iterations_failed: u64,
@@ -345,6 +352,7 @@ pub(crate) struct Metrics {
     pub checks: HashMap<String, (u64, u64)>,
     pub custom: HashMap<String, Custom>,
     /// Failed iterations by (task, kind, first line of the message).
+    #[serde(with = "entries")]
     pub iteration_errors: HashMap<(String, String, String), u64>,
     /// The request phases, in [`PHASE_METRICS`] order.
     pub phases: [Trend; 7],
@@ -358,6 +366,58 @@ pub(crate) struct Metrics {
     pub sub: Vec<SubValue>,
     /// Requests by tag, then value.
     pub tags: Tallies,
+}
+
+/// Floats that may be infinite or not a number (a gauge's extremes before its first value,
+/// or whatever a guest sends), which JSON has no numbers for: written as text then.
+pub(crate) mod float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else {
+            serializer.serialize_str(&value.to_string())
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Float {
+            Number(f64),
+            Text(String),
+        }
+        match Float::deserialize(deserializer)? {
+            Float::Number(value) => Ok(value),
+            Float::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A map with keys JSON has no form for (tuples), written as a list of pairs.
+mod entries {
+    use std::hash::Hash;
+
+    use foldhash::HashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &HashMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, K, V, D>(deserializer: D) -> Result<HashMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
+        Ok(pairs.into_iter().collect())
+    }
 }
 
 /// Distinct iteration error messages kept; others are counted under one row.
@@ -591,7 +651,7 @@ impl Metrics {
             CustomKind::Rate => metric.value += f64::from(u8::from(value != 0.0)),
             CustomKind::Gauge => {
                 metric.value = value;
-                metric.set_at = Some(Instant::now());
+                metric.set_at = Some(SystemTime::now());
                 metric.min = metric.min.min(value);
                 metric.max = metric.max.max(value);
             }

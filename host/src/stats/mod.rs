@@ -8,7 +8,9 @@
 //! # Layout
 //!
 //! - `breakdown`: requests by name and by tag, as light tallies for snapshots and the series.
-//! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`].
+//! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`];
+//!   [`RecordedMetrics`], what a collector recorded in the form that serializes and merges
+//!   exactly (histograms in HdrHistogram's V2 encoding).
 //! - `metrics`: what one span records (rows, phases, iterations, checks, custom metrics).
 //! - `submetric`: the tagged sub-metrics thresholds filter on, and the [`Scope`] of a sample.
 //! - `thresholds`: evaluating the plan's thresholds on the cumulative figures.
@@ -27,7 +29,7 @@ mod thresholds;
 mod trend;
 
 pub use breakdown::{MAX_TAG_VALUES, NamePoint, OTHER, POINT_ENTRIES, TagPoint, TallyStats};
-pub use collector::{Collector, Recorder};
+pub use collector::{Collector, RecordedMetrics, Recorder};
 pub use metrics::{
     ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, Recorded, RequestSample,
 };

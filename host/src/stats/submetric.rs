@@ -138,7 +138,7 @@ impl SubMetrics {
 }
 
 /// The aggregate of one sub-metric over some span.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) enum SubValue {
     /// No sample yet.
     #[default]
@@ -148,8 +148,8 @@ pub(crate) enum SubValue {
         trues: u64,
         total: u64,
     },
-    Counter(f64),
-    Gauge(f64),
+    Counter(#[serde(with = "super::metrics::float")] f64),
+    Gauge(#[serde(with = "super::metrics::float")] f64),
 }
 
 impl SubValue {

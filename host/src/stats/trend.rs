@@ -2,7 +2,11 @@
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::snapshot::{Percentiles, TrendStats};
 
@@ -19,6 +23,62 @@ pub struct Trend {
     /// an addition where the histogram's record is about a hundred instructions. `merge`
     /// moves them into the histogram it merges into; readers count them.
     zeros: u64,
+}
+
+/// A trend as it is written in mergeable results: its histogram in HdrHistogram's V2
+/// encoding (base64), its exact sum and its zeros not yet in the histogram.
+#[derive(Serialize, Deserialize)]
+struct EncodedTrend {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    histogram: Option<String>,
+    sum: u128,
+    #[serde(default)]
+    zeros: u64,
+}
+
+impl Serialize for Trend {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let histogram = match self.recorded() {
+            Some(histogram) => {
+                let mut bytes = Vec::new();
+                V2Serializer::new()
+                    .serialize(histogram, &mut bytes)
+                    .map_err(|e| serde::ser::Error::custom(format!("histogram: {e:?}")))?;
+                Some(BASE64.encode(bytes))
+            }
+            None => None,
+        };
+        EncodedTrend {
+            histogram,
+            sum: self.sum,
+            zeros: self.zeros,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Trend {
+    /// A trend as [`Serialize`] wrote it; its histogram has the layout of every trend's
+    /// (three significant digits from 1, growing), so merging it is exact.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let encoded = EncodedTrend::deserialize(deserializer)?;
+        let histogram = match encoded.histogram {
+            Some(text) => {
+                let bytes = BASE64.decode(text).map_err(serde::de::Error::custom)?;
+                let mut histogram: Histogram<u64> = Deserializer::new()
+                    .deserialize(&mut bytes.as_slice())
+                    .map_err(|e| serde::de::Error::custom(format!("histogram: {e:?}")))?;
+                histogram.auto(true);
+                Some(histogram)
+            }
+            None => None,
+        };
+        Ok(Self {
+            histogram,
+            sum: encoded.sum,
+            zeros: encoded.zeros,
+        })
+    }
 }
 
 impl Default for Trend {
