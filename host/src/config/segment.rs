@@ -340,7 +340,14 @@ impl Tuple {
     ) -> Result<Self, SegmentError> {
         let mut lcd: i128 = 1;
         for s in &sequence {
-            lcd = lcd.lcm(s.length().denom());
+            // Each denominator divides the LCD: one above the cap is refused before the
+            // product could overflow.
+            let denominator = *s.length().denom();
+            lcd = if denominator > MAX_LCD {
+                denominator
+            } else {
+                lcd.lcm(&denominator)
+            };
             if lcd > MAX_LCD {
                 return Err(SegmentError::TooFine {
                     sequence: Sequence(sequence.clone()).to_string(),

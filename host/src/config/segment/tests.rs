@@ -156,6 +156,13 @@ fn a_segment_must_be_one_of_its_sequence() {
         "{fine:?}"
     );
     assert!(Tuple::new(Some(segment("0:1/99991")), Some(&sequence("0,1/99991,1"))).is_ok());
+    // Denominators far past the cap are refused, not multiplied.
+    let huge = "0,1/999999999999999999,1/99999999999999997,1";
+    let first = sequence(huge).segments()[0];
+    assert!(matches!(
+        Tuple::new(Some(first), Some(&sequence(huge))),
+        Err(SegmentError::TooFine { .. })
+    ));
 }
 
 #[test]
