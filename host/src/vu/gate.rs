@@ -9,8 +9,12 @@ use crate::config::{Executor, ScenarioPlan};
 pub(crate) enum Gate {
     /// `constant-vus`, `ramping-vus`: iterate until the executor's time is up.
     Forever,
-    /// `per-vu-iterations`: each VU runs `limit`; `started` counts them all.
-    PerVu { limit: u64, started: AtomicU64 },
+    /// `per-vu-iterations`: each VU runs `limit`; `started` counts them all, of `planned`.
+    PerVu {
+        limit: u64,
+        planned: u64,
+        started: AtomicU64,
+    },
     /// `shared-iterations`: the VUs take iterations from one pool.
     Shared(AtomicU64),
 }
@@ -21,6 +25,7 @@ impl Gate {
         match &plan.executor {
             Executor::PerVuIterations { iterations, .. } => Self::PerVu {
                 limit: *iterations,
+                planned: plan.planned_iterations().unwrap_or(0),
                 started: AtomicU64::new(0),
             },
             Executor::SharedIterations { .. } => {
@@ -37,6 +42,7 @@ impl Gate {
             Self::PerVu {
                 limit,
                 started: all,
+                ..
             } => {
                 let admitted = started < *limit;
                 if admitted {
@@ -51,13 +57,13 @@ impl Gate {
     }
 
     /// Iterations planned but never started (k6 counts them as dropped when `maxDuration`
-    /// runs out): `planned` is the executor's total.
-    pub(crate) fn unstarted(&self, planned: Option<u64>) -> u64 {
+    /// runs out).
+    pub(crate) fn unstarted(&self) -> u64 {
         match self {
             Self::Forever => 0,
-            Self::PerVu { started, .. } => planned
-                .unwrap_or(0)
-                .saturating_sub(started.load(Ordering::Relaxed)),
+            Self::PerVu {
+                planned, started, ..
+            } => planned.saturating_sub(started.load(Ordering::Relaxed)),
             Self::Shared(remaining) => remaining.load(Ordering::Relaxed),
         }
     }
@@ -81,7 +87,7 @@ mod tests {
         ));
         let admitted = (0..10).filter(|_| gate.admit(0)).count();
         assert_eq!(admitted, 3);
-        assert_eq!(gate.unstarted(Some(3)), 0);
+        assert_eq!(gate.unstarted(), 0);
     }
 
     #[test]
@@ -97,6 +103,6 @@ mod tests {
         assert!(gate.admit(0) && gate.admit(1));
         assert!(!gate.admit(2));
         assert!(gate.admit(0), "another VU starts its own");
-        assert_eq!(gate.unstarted(Some(4)), 1);
+        assert_eq!(gate.unstarted(), 1);
     }
 }

@@ -130,7 +130,7 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
     }
     timer.abort();
     if expired.load(Ordering::Relaxed) {
-        let unstarted = run.gate.unstarted(run.plan.planned_iterations());
+        let unstarted = run.gate.unstarted();
         if unstarted > 0 {
             run.context.recorder().dropped_iterations(unstarted);
         }
