@@ -624,19 +624,13 @@ fn execution_tuple(
     document_segment: Option<&str>,
     document_sequence: Option<&str>,
 ) -> Result<Option<Arc<Tuple>>, ConfigError> {
-    let invalid = |field: &str, err: SegmentError| ConfigError::Invalid(format!("{field}: {err}"));
-    let segment = match (segment, document_segment) {
-        (Some(segment), _) => Some(segment),
-        (None, Some(text)) => Some(text.parse().map_err(|e| invalid("executionSegment", e))?),
-        (None, None) => None,
+    let segment = match segment {
+        Some(segment) => Some(segment),
+        None => parsed(document_segment, "executionSegment")?,
     };
-    let sequence = match (sequence, document_sequence) {
-        (Some(sequence), _) => Some(sequence),
-        (None, Some(text)) => Some(
-            text.parse()
-                .map_err(|e| invalid("executionSegmentSequence", e))?,
-        ),
-        (None, None) => None,
+    let sequence = match sequence {
+        Some(sequence) => Some(sequence),
+        None => parsed(document_sequence, "executionSegmentSequence")?,
     };
     if segment.is_none_or(|s| s == Segment::FULL) && sequence.is_none() {
         return Ok(None);
@@ -644,6 +638,19 @@ fn execution_tuple(
     let tuple =
         Tuple::new(segment, sequence.as_ref()).map_err(|e| invalid("executionSegment", e))?;
     Ok(Some(Arc::new(tuple)))
+}
+
+/// A document's `field`, parsed if present.
+fn parsed<T: std::str::FromStr<Err = SegmentError>>(
+    text: Option<&str>,
+    field: &str,
+) -> Result<Option<T>, ConfigError> {
+    text.map(|t| t.parse().map_err(|e| invalid(field, e)))
+        .transpose()
+}
+
+fn invalid(field: &str, err: SegmentError) -> ConfigError {
+    ConfigError::Invalid(format!("{field}: {err}"))
 }
 
 impl Serialize for Plan {

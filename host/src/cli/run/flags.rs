@@ -9,8 +9,7 @@ use anyhow::Context as _;
 
 use super::RunArgs;
 use crate::config::{
-    HttpPlan, Overrides, PlanDocument, Segment, SegmentError, Sequence, Stage, Threshold,
-    parse_duration, parse_stages,
+    HttpPlan, Overrides, PlanDocument, Stage, Threshold, parse_duration, parse_stages,
 };
 use crate::http::{ClientCert, EgressPolicy, Resolve, TlsSettings, parse_certs, parse_key};
 
@@ -172,12 +171,4 @@ pub(super) fn overrides(args: &RunArgs, document: &PlanDocument) -> anyhow::Resu
         execution_segment: args.execution_segment,
         execution_segment_sequence: args.execution_segment_sequence.clone(),
     })
-}
-
-pub(super) fn segment_arg(text: &str) -> Result<Segment, String> {
-    text.parse().map_err(|e: SegmentError| e.to_string())
-}
-
-pub(super) fn sequence_arg(text: &str) -> Result<Sequence, String> {
-    text.parse().map_err(|e: SegmentError| e.to_string())
 }

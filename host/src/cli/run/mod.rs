@@ -60,11 +60,11 @@ pub struct RunArgs {
     pub latency_correction: bool,
     /// Run only this part of the plan, k6's execution segment: `1/4:1/2`, `25%:50%`, or
     /// `1/4` for `0:1/4` (see docs/distributed.md).
-    #[arg(long, value_name = "FROM:TO", value_parser = flags::segment_arg)]
+    #[arg(long, value_name = "FROM:TO")]
     pub execution_segment: Option<Segment>,
     /// The segments of all the instances that run the plan, `0,1/4,1/2,3/4,1`: with it, the
     /// instances' parts add up exactly to the whole plan.
-    #[arg(long, value_name = "POINTS", value_parser = flags::sequence_arg)]
+    #[arg(long, value_name = "POINTS")]
     pub execution_segment_sequence: Option<Sequence>,
     /// Only reach this host or range (repeatable): `api.example.com`, `*.example.com:443`,
     /// `10.0.0.0/8`. Added to the plan's `egress.allow`.
