@@ -22,6 +22,7 @@ use super::state::AppState;
 use super::tenants::Caller;
 use crate::output::html_report;
 use crate::runlog::LogLine;
+use crate::store::RunState;
 
 /// One line of a run's log.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -226,12 +227,15 @@ pub async fn report(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let record = record_of(&state, &caller, &id)?;
     record.summary.map(Json).ok_or_else(|| {
-        ApiError::conflict(format!(
-            "run {id:?} is {}: a report comes when it ends (its statistics so far are at \
-             /v1/runs/{id}/stats)",
-            record.state.as_str()
-        ))
+        let stats = format!("/v1/runs/{id}/stats");
+        let what = format!("a report comes when it ends (its statistics so far are at {stats})");
+        not_over(&id, record.state, &what)
     })
+}
+
+/// The answer for a report asked of a run not over: 409, saying what comes at its end.
+fn not_over(id: &str, state: RunState, what: &str) -> ApiError {
+    ApiError::conflict(format!("run {id:?} is {}: {what}", state.as_str()))
 }
 
 /// A Locust-compatible CSV file of a finished run: `stats.csv`, `stats_history.csv`,
@@ -257,12 +261,10 @@ pub async fn report_file(
             &file,
         ));
     }
-    let body = state.store.report(&id, &file)?.ok_or_else(|| {
-        ApiError::conflict(format!(
-            "run {id:?} is {}: its files come when it ends",
-            record.state.as_str()
-        ))
-    })?;
+    let body = state
+        .store
+        .report(&id, &file)?
+        .ok_or_else(|| not_over(&id, record.state, "its files come when it ends"))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
 }
 
@@ -285,14 +287,11 @@ pub async fn report_html(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let record = record_of(&state, &caller, &id)?;
-    let summary = record.summary.ok_or_else(|| {
-        ApiError::conflict(format!(
-            "run {id:?} is {}: its report comes when it ends",
-            record.state.as_str()
-        ))
-    })?;
+    let Some(summary) = &record.summary else {
+        return Err(not_over(&id, record.state, "its report comes when it ends"));
+    };
     let series = state.store.intervals(&id, f64::NEG_INFINITY)?;
-    let page = html_report(&summary, &series).map_err(anyhow::Error::from)?;
+    let page = html_report(summary, &series).map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
