@@ -22,8 +22,21 @@ export function guest(name) {
 export const SCREENSHOTS = resolve(ROOT, process.env.SCREENSHOTS_DIR || join("target", "screenshots"));
 mkdirSync(SCREENSHOTS, { recursive: true });
 
-/** Headless Chromium with no background traffic (this machine has no network to give it). */
-export function launch() {
+/**
+ * Headless Chromium with no background traffic (this machine has no network to give it).
+ * A browser that dies while starting (Debian's Chromium crashed with SIGSEGV at launch once
+ * in many runs here) is started once more: the tests are about the pages, not the launch.
+ */
+export async function launch() {
+  try {
+    return await launchOnce();
+  } catch (err) {
+    console.error(`Chromium did not start (${err.message.split("\n")[0]}); starting it again`);
+    return launchOnce();
+  }
+}
+
+function launchOnce() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
