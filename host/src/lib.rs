@@ -3,9 +3,9 @@
 //!
 //! # Layout
 //!
-//! - `cli`: the `host` command line (`run`, `serve`, `inspect`, `target`), the terminal's
-//!   live control keys and `host run --web`'s run page, a thin shell over [`run`] and
-//!   [`api`].
+//! - `cli`: the `host` command line (`run`, `report`, `serve`, `inspect`, `target`), the
+//!   terminal's live control keys and `host run --web`'s run page, a thin shell over
+//!   [`run`] and [`api`].
 //! - [`api`]: the server's HTTP API (`host serve`): tenants, scenarios, runs, live stats
 //!   (SSE), reports, OpenAPI, Prometheus metrics, and the dashboard's files (`host/web`).
 //! - [`store`]: the server's persistence: SQLite for metadata, runs, series and reports;
@@ -24,7 +24,8 @@
 //! - [`config`]: the run plan: pure data, k6's names, executors, thresholds, validation.
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
 //! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON
-//!   summary, Locust CSV, NDJSON, the HTML report page; its scripts are in `host/web`).
+//!   summary, Locust CSV, NDJSON, the HTML report page, whose scripts are in `host/web`;
+//!   the mergeable result file), and result files merged into one report (`host report`).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //! - [`timer`]: one reusable timer for a sequence of bounded waits (a VU's requests, an
 //!   instance's calls), instead of a timer registered and removed per wait.

@@ -17,6 +17,7 @@ mod https;
 mod loading;
 mod open_model;
 mod precedence;
+mod results;
 mod sandbox;
 mod segments;
 mod server;

@@ -3,6 +3,7 @@
 mod inspect;
 mod live;
 mod open_files;
+mod report;
 mod run;
 mod serve;
 mod target;
@@ -10,7 +11,10 @@ mod target;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::{Parser, Subcommand};
+
+use crate::run::{Report, RunStatus};
 
 pub use run::RunArgs;
 
@@ -54,6 +58,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Serve the HTTP API a platform drives: upload scenarios, run them, read stats.
     Serve(serve::ServeArgs),
+    /// Merge result files (host run --out result=FILE) into one run's summary, thresholds
+    /// and outputs.
+    Report(report::ReportArgs),
     /// Serve the built-in demo target until Ctrl-C.
     Target(target::TargetArgs),
 }
@@ -86,6 +93,45 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(args) => run::run(*args).await,
         Command::Inspect(args) => inspect::inspect(args).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::Report(args) => report::report(args).await,
         Command::Target(args) => target::serve(args).await,
+    }
+}
+
+/// Says which output files were written (or why not); returns whether writing failed.
+fn announce_written(written: anyhow::Result<Vec<PathBuf>>) -> bool {
+    match written {
+        Ok(paths) => {
+            for path in paths {
+                eprintln!("wrote {}", path.display());
+            }
+            false
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            true
+        }
+    }
+}
+
+/// The exit code a run's end earns, with the reason on stderr.
+fn exit_code(report: &Report, output_failed: bool) -> anyhow::Result<Exit> {
+    match &report.status {
+        RunStatus::Aborted { reason } => {
+            eprintln!("error: the run was aborted: {reason}");
+            Ok(Exit::Aborted)
+        }
+        RunStatus::AbortedByThreshold { threshold } => {
+            eprintln!("error: threshold {threshold} failed and aborted the run");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if !report.thresholds_passed() => {
+            let failed = report.snapshot.thresholds.iter().filter(|t| !t.ok).count();
+            eprintln!("error: {failed} threshold(s) failed");
+            Ok(Exit::ThresholdsFailed)
+        }
+        _ if output_failed => Ok(Exit::Error),
+        RunStatus::Completed | RunStatus::Stopped => Ok(Exit::Ok),
+        other => bail!("the run ended in an unexpected state: {other:?}"),
     }
 }

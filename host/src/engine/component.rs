@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Weak};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
@@ -94,7 +94,7 @@ pub enum LoadError {
 }
 
 /// A task a scenario declares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     /// Name.
     pub name: String,
@@ -103,7 +103,7 @@ pub struct Task {
 }
 
 /// What a scenario declares and what it is made of.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioInfo {
     /// SHA-256 of the component's bytes, hex.
     pub hash: String,

@@ -10,6 +10,8 @@
 //! - `csv`: Locust's CSV files.
 //! - `html`: the self-contained HTML report page.
 //! - [`assets`]: the browser files the report and the dashboard share (uPlot, the charts).
+//! - `merge`: result files merged into one run's report (`host report`).
+//! - `result`: the mergeable result file (`--out result=FILE`), written as intervals close.
 //! - `sinks`: `--out` specs and the open [`Outputs`] of a run.
 //! - `format`: numbers for people.
 
@@ -18,7 +20,9 @@ mod csv;
 mod format;
 mod html;
 mod json;
+mod merge;
 mod progress;
+mod result;
 mod sinks;
 mod summary;
 
@@ -29,6 +33,7 @@ pub use csv::{
 pub use format::{bytes, millis};
 pub use html::html_report;
 pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
+pub use merge::{Merged, Results};
 pub use progress::Progress;
 pub use sinks::{OutputSpec, Outputs};
 pub use summary::{plan_lines, summary, warnings};

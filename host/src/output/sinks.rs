@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use super::csv::CsvFiles;
 use super::html::html_report;
 use super::json::Summary;
-use crate::run::Report;
+use super::result::{ResultFile, ResultWriter};
+use crate::run::{Report, RunHandle};
 use crate::stats::IntervalStats;
 
 /// One `--out` flag.
@@ -24,15 +25,18 @@ pub enum OutputSpec {
     Ndjson(PathBuf),
     /// `html=FILE`: the report page, one self-contained file.
     Html(PathBuf),
+    /// `result=FILE`: every interval's counters and histograms, for `host report` to merge.
+    Result(PathBuf),
 }
 
 impl OutputSpec {
-    /// Reads `json=FILE`, `csv=PREFIX`, `ndjson=FILE` or `html=FILE`.
+    /// Reads `json=FILE`, `csv=PREFIX`, `ndjson=FILE`, `html=FILE` or `result=FILE`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let usage = || {
             format!(
                 "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files), \
-                 ndjson=FILE (one line per stats interval) or html=FILE (the report page)"
+                 ndjson=FILE (one line per stats interval), html=FILE (the report page) or \
+                 result=FILE (the mergeable results, for host report)"
             )
         };
         let (kind, target) = text.split_once('=').ok_or_else(usage)?;
@@ -45,6 +49,7 @@ impl OutputSpec {
             "csv" => Ok(Self::Csv(target)),
             "ndjson" => Ok(Self::Ndjson(target)),
             "html" => Ok(Self::Html(target)),
+            "result" => Ok(Self::Result(target)),
             _ => Err(usage()),
         }
     }
@@ -57,6 +62,8 @@ pub struct Outputs {
     csv: Vec<CsvFiles>,
     ndjson: Vec<(PathBuf, BufWriter<File>)>,
     html: Vec<PathBuf>,
+    result: Option<ResultFile>,
+    writer: Option<ResultWriter>,
 }
 
 impl Outputs {
@@ -79,9 +86,37 @@ impl Outputs {
                     File::create(path).with_context(|| format!("cannot create {path:?}"))?;
                     outputs.html.push(path.clone());
                 }
+                OutputSpec::Result(path) => {
+                    if outputs.result.is_some() {
+                        anyhow::bail!(
+                            "--out result={}: a run writes one result file (copy it for more)",
+                            path.display()
+                        );
+                    }
+                    outputs.result = Some(ResultFile::create(path)?);
+                }
             }
         }
         Ok(outputs)
+    }
+
+    /// Whether the run must hand on its intervals' deltas (`--out result=FILE`):
+    /// [`crate::run::RunOptions::keep_deltas`].
+    pub fn keeps_deltas(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// Starts writing the result file, if any, from `handle`'s run (started with
+    /// [`Outputs::keeps_deltas`]).
+    pub fn follow(&mut self, handle: &RunHandle) -> anyhow::Result<()> {
+        let Some(file) = self.result.take() else {
+            return Ok(());
+        };
+        let deltas = handle
+            .take_deltas()
+            .context("the run was started without keeping its intervals' deltas")?;
+        self.writer = Some(file.start(handle, deltas)?);
+        Ok(())
     }
 
     /// Writes a closed interval to the streaming outputs.
@@ -102,8 +137,11 @@ impl Outputs {
     }
 
     /// Writes the end-of-test outputs; returns every file written.
-    pub fn finish(self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+    pub async fn finish(self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
         let mut written = Vec::new();
+        if let Some(writer) = self.writer {
+            written.push(writer.finish(report).await?);
+        }
         for path in self.json {
             let text = serde_json::to_string_pretty(&Summary::of(report))?;
             std::fs::write(&path, text + "\n").with_context(|| format!("cannot write {path:?}"))?;
@@ -141,6 +179,10 @@ mod tests {
         assert_eq!(
             OutputSpec::parse("html=report.html"),
             Ok(OutputSpec::Html("report.html".into()))
+        );
+        assert_eq!(
+            OutputSpec::parse("result=part-1.ndjson"),
+            Ok(OutputSpec::Result("part-1.ndjson".into()))
         );
         let err = OutputSpec::parse("xml=a").unwrap_err();
         assert!(err.contains("json=FILE"), "{err}");

@@ -43,7 +43,7 @@ pub(crate) fn finish(shared: &Shared, status: RunStatus) {
     let report = Arc::new(report(shared, status.clone()));
     shared.status.send_replace(status);
     shared.report.send_replace(Some(report));
-    shared.intervals().take();
+    shared.close_streams();
 }
 
 pub(crate) async fn drive(shared: Arc<Shared>, scenario: Scenario, pickers: Vec<TaskPicker>) {
@@ -182,7 +182,8 @@ fn abort_on_failed_threshold(shared: &Shared, snapshot: &Snapshot) {
 /// Closes the current interval and publishes it; says in the log which name caps the run
 /// reached since the last one.
 fn close_interval(shared: &Shared) {
-    shared.publish_interval(shared.collector.close_interval());
+    let (interval, delta) = shared.collector.close_interval_with_delta();
+    shared.publish_interval(interval, delta);
     for sentence in shared.collector.new_overflows() {
         shared.log.write(0, Level::Warn, Source::Host, &sentence);
     }

@@ -28,18 +28,18 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use control::{ControlError, LiveScenario};
-use serde::Serialize;
-use tokio::sync::{broadcast, watch};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::config::{Limits, Plan};
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::http::{Client, ClientOptions, Egress, Resolve};
 use crate::runlog::{LogLine, RunLog};
-use crate::stats::{Collector, IntervalStats, NameCaps, Snapshot};
+use crate::stats::{Collector, IntervalDelta, IntervalStats, NameCaps, Snapshot};
 use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum RunStatus {
     /// Running `on-test-start`.
@@ -155,6 +155,10 @@ pub(crate) struct Shared {
     pub status: watch::Sender<RunStatus>,
     /// Taken (closing every subscription) when the run ends.
     pub intervals: std::sync::Mutex<Option<broadcast::Sender<IntervalStats>>>,
+    /// Each interval's delta, with [`RunOptions::keep_deltas`]; taken when the run ends.
+    pub deltas: std::sync::Mutex<Option<mpsc::UnboundedSender<IntervalDelta>>>,
+    /// The receiving end, until [`RunHandle::take_deltas`] takes it.
+    pub delta_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<IntervalDelta>>>,
     pub stop: watch::Sender<bool>,
     pub report: watch::Sender<Option<Arc<Report>>>,
 }
@@ -163,15 +167,51 @@ impl Shared {
     pub(crate) fn intervals(
         &self,
     ) -> std::sync::MutexGuard<'_, Option<broadcast::Sender<IntervalStats>>> {
-        self.intervals
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.intervals)
     }
 
-    /// Sends `interval` to every subscriber (none once the run is over).
-    pub(crate) fn publish_interval(&self, interval: IntervalStats) {
+    /// Sends `interval` to every subscriber (none once the run is over), and its delta to
+    /// the one who takes deltas.
+    pub(crate) fn publish_interval(&self, interval: IntervalStats, delta: Option<IntervalDelta>) {
         if let Some(sender) = self.intervals().as_ref() {
             let _ = sender.send(interval);
+        }
+        if let Some(delta) = delta
+            && let Some(sender) = lock(&self.deltas).as_ref()
+        {
+            let _ = sender.send(delta);
+        }
+    }
+
+    /// Closes the streams of intervals and deltas: the run is over.
+    pub(crate) fn close_streams(&self) {
+        self.intervals().take();
+        lock(&self.deltas).take();
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How a run starts, besides its plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// A policy the run's requests must pass as well as the plan's own (a tenant's).
+    pub egress: Egress,
+    /// Hand each interval's delta on ([`RunHandle::take_deltas`]): everything recorded in
+    /// it, histograms included, for a result file or a coordinator to merge. Off by
+    /// default: the run then keeps no histogram per interval.
+    pub keep_deltas: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            egress: Egress::open(),
+            keep_deltas: false,
         }
     }
 }
@@ -206,6 +246,20 @@ impl Run {
         plan: Plan,
         egress: Egress,
     ) -> Result<RunHandle, StartError> {
+        let options = RunOptions {
+            egress,
+            ..RunOptions::default()
+        };
+        Self::start_with(engine, scenario, plan, options)
+    }
+
+    /// [`Run::start`] with `options`.
+    pub fn start_with(
+        engine: &Engine,
+        scenario: Scenario,
+        plan: Plan,
+        options: RunOptions,
+    ) -> Result<RunHandle, StartError> {
         plan.validate()?;
         let engine_memory = engine.options().max_memory_bytes;
         if plan.limits.memory_bytes > engine_memory {
@@ -228,13 +282,20 @@ impl Run {
                     .map_err(|err| StartError::Mismatch(format!("scenario {:?}: {err}", s.name)))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let client = Client::new(client_options(&plan, egress)).map_err(StartError::Tls)?;
+        let client = Client::new(client_options(&plan, options.egress)).map_err(StartError::Tls)?;
         let collector = Collector::with_thresholds(
             plan.thresholds.clone(),
             plan.latency_correction,
             name_caps(&plan.limits),
         );
         collector.set_vus_max(plan.max_vus());
+        let (deltas, delta_receiver) = if options.keep_deltas {
+            collector.keep_deltas();
+            let (sender, receiver) = mpsc::unbounded_channel();
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
+        };
         let shared = Arc::new(Shared {
             info: scenario.info().clone(),
             log: Arc::new(RunLog::new(
@@ -251,6 +312,8 @@ impl Run {
             status: watch::channel(RunStatus::Starting).0,
             // Roomy, so a subscriber writing files falls behind only if its disk stalls.
             intervals: std::sync::Mutex::new(Some(broadcast::channel(1024).0)),
+            deltas: std::sync::Mutex::new(deltas),
+            delta_receiver: std::sync::Mutex::new(delta_receiver),
             stop: watch::channel(false).0,
             report: watch::channel(None).0,
         });
@@ -342,6 +405,18 @@ impl RunHandle {
             Some(sender) => sender.subscribe(),
             None => broadcast::channel(1).1,
         }
+    }
+
+    /// Each interval's delta as it closes, in order, none skipped, when the run was started
+    /// with [`RunOptions::keep_deltas`]; `None` otherwise, and for every call after the
+    /// first. The channel closes when the run ends, after the last interval's delta.
+    pub fn take_deltas(&self) -> Option<mpsc::UnboundedReceiver<IntervalDelta>> {
+        lock(&self.shared.delta_receiver).take()
+    }
+
+    /// Wall-clock start of the run.
+    pub fn started_at(&self) -> SystemTime {
+        self.shared.started_at
     }
 
     /// Log lines as they are written.

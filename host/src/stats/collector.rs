@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::TagPoint;
 use super::breakdown::{self, Tallies, Tally};
+use super::delta::{IntervalDelta, RecordedMetrics};
 use super::metrics::{
     ConnectionCounts, CustomKind, IterationOutcome, Metrics, Recorded, RequestSample, Row,
 };
@@ -34,14 +35,6 @@ fn thread_shard() -> usize {
     }
     SHARD.with(|shard| *shard)
 }
-
-/// Everything a collector recorded, in a form that serializes (JSON, every histogram in
-/// HdrHistogram's V2 encoding) and merges exactly: absorbed into one collector, the
-/// metrics of several processes give the snapshot that one process recording every sample
-/// would have given.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct RecordedMetrics(Metrics);
 
 /// Collects a run's samples and serves snapshots and intervals.
 #[derive(Debug)]
@@ -76,6 +69,9 @@ struct Aggregate {
     spare: Metrics,
     interval: Span,
     interval_started: Instant,
+    /// Everything recorded in the current interval, when the run hands its intervals on
+    /// ([`Collector::keep_deltas`]); `None` otherwise, as a histogram per row costs memory.
+    delta: Option<Metrics>,
     /// The last closed interval and its length, for `current_rps`.
     last: Span,
     last_length: Duration,
@@ -95,6 +91,17 @@ struct Span {
     names: Tallies,
     /// Requests by tag, then value.
     tags: Tallies,
+}
+
+impl Aggregate {
+    /// Adds `metrics` (a drained shard's, or another collector's) to every figure kept.
+    fn take_in(&mut self, metrics: &Metrics) {
+        self.cumulative.merge(metrics);
+        self.interval.add(metrics);
+        if let Some(delta) = &mut self.delta {
+            delta.merge(metrics);
+        }
+    }
 }
 
 impl Span {
@@ -155,6 +162,7 @@ impl Collector {
                 spare: Metrics::default(),
                 interval: Span::default(),
                 interval_started: now,
+                delta: None,
                 last: Span::default(),
                 last_length: Duration::ZERO,
                 series: Series::default(),
@@ -243,6 +251,13 @@ impl Collector {
         self.vus_retired.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Sets the active VUs and the retired ones: for figures replayed from elsewhere rather
+    /// than counted here as VUs start and stop.
+    pub fn set_vus(&self, active: u32, retired: u32) {
+        self.vus.store(active, Ordering::Relaxed);
+        self.vus_retired.store(retired, Ordering::Relaxed);
+    }
+
     /// Sets the most VUs the run may use.
     pub fn set_vus_max(&self, vus: u32) {
         self.vus_max.store(vus, Ordering::Relaxed);
@@ -266,18 +281,34 @@ impl Collector {
                 shard.touched = false;
                 std::mem::swap(&mut shard.metrics, &mut aggregate.spare);
             }
-            let span = &mut aggregate.spare;
-            aggregate.cumulative.merge(span);
-            aggregate.interval.add(span);
+            let mut span = std::mem::take(&mut aggregate.spare);
+            aggregate.take_in(&span);
             span.recycle();
+            aggregate.spare = span;
+        }
+    }
+
+    /// From now on, keeps everything recorded in each interval, for
+    /// [`Collector::close_interval_with_delta`] to hand on. Call it before recording starts:
+    /// what was recorded before is in no delta.
+    pub fn keep_deltas(&self) {
+        let mut aggregate = lock(&self.aggregate);
+        if aggregate.delta.is_none() {
+            aggregate.delta = Some(Metrics::default());
         }
     }
 
     /// The cumulative statistics now, including every sample recorded so far.
     pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_at(self.started.elapsed())
+    }
+
+    /// The cumulative statistics of a run `elapsed` long (rates are per second of it): for
+    /// figures replayed from elsewhere rather than recorded here now.
+    pub fn snapshot_at(&self, elapsed: Duration) -> Snapshot {
         let mut aggregate = lock(&self.aggregate);
         self.drain(&mut aggregate);
-        self.build_snapshot(&aggregate)
+        self.build_snapshot(&aggregate, elapsed)
     }
 
     /// Everything recorded so far, to be merged elsewhere ([`Collector::absorb`]).
@@ -288,27 +319,66 @@ impl Collector {
     }
 
     /// Adds what another collector recorded (of the same plan: its thresholds' sub-metrics
-    /// line up) to this one's cumulative figures.
+    /// line up) to this one's figures, in the current interval, as if recorded here.
     pub fn absorb(&self, recorded: &RecordedMetrics) {
-        lock(&self.aggregate).cumulative.merge(&recorded.0);
+        lock(&self.aggregate).take_in(&recorded.0);
     }
 
     /// Closes the current interval, appends it to the series and returns it.
     pub fn close_interval(&self) -> IntervalStats {
+        self.close_interval_with_delta().0
+    }
+
+    /// Closes the current interval, appends it to the series and returns it, with
+    /// everything recorded in it when the collector keeps deltas.
+    pub fn close_interval_with_delta(&self) -> (IntervalStats, Option<IntervalDelta>) {
         let mut aggregate = lock(&self.aggregate);
         self.drain(&mut aggregate);
         let now = Instant::now();
         let length = now - aggregate.interval_started;
-        let secs = length.as_secs_f64().max(1e-9);
-        let interval = &aggregate.interval;
-        let cumulative = &aggregate.cumulative.total;
+        aggregate.interval_started = now;
         let timestamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
+        let stats = self.close(&mut aggregate, now - self.started, length, timestamp);
+        let delta = aggregate.delta.as_mut().map(|delta| IntervalDelta {
+            elapsed: stats.elapsed,
+            length,
+            timestamp,
+            vus: stats.vus,
+            metrics: RecordedMetrics(std::mem::take(delta)),
+        });
+        (stats, delta)
+    }
+
+    /// Closes the current interval as having ended `elapsed` after the start and lasted
+    /// `length`, at `timestamp` (seconds since the Unix epoch): for intervals replayed from
+    /// elsewhere ([`Collector::absorb`]) rather than recorded here now.
+    pub fn close_interval_at(
+        &self,
+        elapsed: Duration,
+        length: Duration,
+        timestamp: f64,
+    ) -> IntervalStats {
+        let mut aggregate = lock(&self.aggregate);
+        self.drain(&mut aggregate);
+        self.close(&mut aggregate, elapsed, length, timestamp)
+    }
+
+    fn close(
+        &self,
+        aggregate: &mut Aggregate,
+        elapsed: Duration,
+        length: Duration,
+        timestamp: f64,
+    ) -> IntervalStats {
+        let secs = length.as_secs_f64().max(1e-9);
+        let interval = &aggregate.interval;
+        let cumulative = &aggregate.cumulative.total;
         let stats = IntervalStats {
             timestamp,
-            elapsed: now - self.started,
+            elapsed,
             length,
             requests: interval.total.count,
             failures: interval.total.failures,
@@ -329,12 +399,10 @@ impl Collector {
         let histogram = interval.total.duration.sparse();
         let names = breakdown::point_names(interval.names.entries().collect());
         let tags = breakdown::point_tags(interval.tags.entries().collect());
-        let aggregate = &mut *aggregate;
         let stats = aggregate.series.push(stats, histogram, names, tags);
         std::mem::swap(&mut aggregate.interval, &mut aggregate.last);
         aggregate.interval.reset();
         aggregate.last_length = length;
-        aggregate.interval_started = now;
         stats
     }
 
@@ -349,8 +417,7 @@ impl Collector {
         lock(&self.aggregate).series.footprint()
     }
 
-    fn build_snapshot(&self, aggregate: &Aggregate) -> Snapshot {
-        let elapsed = self.started.elapsed();
+    fn build_snapshot(&self, aggregate: &Aggregate, elapsed: Duration) -> Snapshot {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let last_secs = aggregate.last_length.as_secs_f64();
         let current_rps = |method: &str, name: &str| {
@@ -1050,6 +1117,43 @@ mod tests {
         };
         assert_eq!(level(&a), level(&b), "a gauge: its count and both extremes");
         assert_eq!(a.thresholds.len(), 5);
+    }
+
+    #[test]
+    fn each_sample_is_in_exactly_one_intervals_delta() {
+        let collector = Collector::new();
+        let (stats, delta) = collector.close_interval_with_delta();
+        assert!(delta.is_none(), "no delta unless asked: {stats:?}");
+        collector.keep_deltas();
+        let recorder = collector.recorder(scope("s"));
+        let replayed = Collector::new();
+        for seed in 0..3 {
+            record_everything(&recorder, seed);
+            // A snapshot drains the shards in the middle of an interval.
+            let _ = collector.snapshot();
+            record_everything(&recorder, seed + 10);
+            let (stats, delta) = collector.close_interval_with_delta();
+            let delta = delta.expect("kept");
+            assert_eq!(delta.metrics.requests(), stats.requests);
+            assert_eq!(
+                (delta.elapsed, delta.timestamp),
+                (stats.elapsed, stats.timestamp)
+            );
+            replayed.absorb(&delta.metrics);
+            let closed = replayed.close_interval_at(stats.elapsed, stats.length, stats.timestamp);
+            assert_eq!(closed.requests, stats.requests);
+            assert_eq!(closed.duration, stats.duration);
+            assert_eq!(closed.by_name, stats.by_name);
+        }
+        let (a, b) = (collector.snapshot(), replayed.snapshot());
+        assert_eq!(a.total.count, 1200);
+        assert_eq!(
+            (a.total.count, a.total.duration, a.iterations),
+            (b.total.count, b.total.duration, b.iterations)
+        );
+        assert_eq!((&a.checks, &a.tags), (&b.checks, &b.tags));
+        let (_, empty) = collector.close_interval_with_delta();
+        assert_eq!(empty.expect("kept").metrics.requests(), 0, "nothing twice");
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! # Layout
 //!
 //! - `breakdown`: requests by name and by tag, as light tallies for snapshots and the series.
-//! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`];
-//!   [`RecordedMetrics`], what a collector recorded in the form that serializes and merges
-//!   exactly (histograms in HdrHistogram's V2 encoding).
+//! - `collector`: the shards, the aggregates, snapshots and intervals; [`Recorder`].
+//! - `delta`: what a collector recorded in the form that serializes and merges exactly
+//!   (histograms in HdrHistogram's V2 encoding): [`RecordedMetrics`], and each interval's
+//!   [`IntervalDelta`] a run hands on to a result file or a coordinator.
 //! - `metrics`: what one span records (rows, phases, iterations, checks, custom metrics).
 //! - `submetric`: the tagged sub-metrics thresholds filter on, and the [`Scope`] of a sample.
 //! - `thresholds`: evaluating the plan's thresholds on the cumulative figures.
@@ -20,6 +21,7 @@
 
 mod breakdown;
 mod collector;
+mod delta;
 mod metrics;
 mod names;
 mod series;
@@ -29,7 +31,9 @@ mod thresholds;
 mod trend;
 
 pub use breakdown::{MAX_TAG_VALUES, NamePoint, OTHER, POINT_ENTRIES, TagPoint, TallyStats};
-pub use collector::{Collector, RecordedMetrics, Recorder};
+pub use collector::{Collector, Recorder};
+pub(crate) use delta::seconds;
+pub use delta::{IntervalDelta, RecordedMetrics};
 pub use metrics::{
     ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, Recorded, RequestSample,
 };

@@ -255,7 +255,7 @@ pub struct IterationError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Snapshot {
     /// Time since the run started.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "super::delta::seconds::serialize")]
     pub elapsed: Duration,
     /// Active VUs.
     pub vus: u32,
@@ -307,10 +307,10 @@ pub struct IntervalStats {
     /// Wall-clock end of the interval, in seconds since the Unix epoch.
     pub timestamp: f64,
     /// Time since the start at the end of the interval.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "super::delta::seconds::serialize")]
     pub elapsed: Duration,
     /// Length of the interval.
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "super::delta::seconds::serialize")]
     pub length: Duration,
     /// Requests completed in the interval.
     pub requests: u64,
@@ -344,8 +344,4 @@ pub struct IntervalStats {
     /// The interval's requests by tag value: the busiest values of each tag, then each
     /// tag's others under `(other)`; sorted by tag.
     pub by_tag: Vec<TagPoint>,
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }

@@ -10,18 +10,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Args;
 use url::Url;
 
-use super::Exit;
 use super::open_files;
+use super::{Exit, announce_written, exit_code};
 use crate::config::{Plan, PlanDocument, Segment, Sequence, Stage, Threshold};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions, Scenario, ScenarioInfo};
 use crate::http::{ConnectionPolicy, Egress, Rule, TlsVersion};
 use crate::output::{OutputSpec, Outputs, plan_lines, summary};
-use crate::run::{Report, Run, RunStatus};
+use crate::run::{Run, RunOptions};
 
 /// Flags of `host run`. Shorthand flags replace the scenario's own scenarios, as in k6.
 #[derive(Debug, Args)]
@@ -119,7 +119,8 @@ pub struct RunArgs {
     /// (default 127.0.0.1:5665; it asks for no token, so keep it on loopback).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665")]
     pub web: Option<SocketAddr>,
-    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE, html=FILE (repeatable).
+    /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE, html=FILE, result=FILE (the
+    /// mergeable results `host report` reads; see docs/distributed.md). Repeatable.
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
     /// VUs started per second at the beginning (default: all at once).
@@ -183,7 +184,15 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         banner(&args, &info, &plan, &notes);
     }
     let planned = plan.duration();
-    let handle = Run::start_within(&engine, scenario, plan, component_egress)?;
+    let options = RunOptions {
+        egress: component_egress,
+        keep_deltas: outputs.keeps_deltas(),
+    };
+    let handle = Run::start_with(&engine, scenario, plan, options)?;
+    if let Err(err) = outputs.follow(&handle) {
+        handle.stop();
+        return Err(err);
+    }
     let page = match args.web {
         Some(addr) => Some(web::serve(addr, handle.clone()).await?),
         None => None,
@@ -202,21 +211,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     }
     let written = match output_error {
         Some(err) => Err(err),
-        None => outputs.finish(&report),
+        None => outputs.finish(&report).await,
     };
-    let output_failed = match written {
-        Ok(paths) => {
-            for path in paths {
-                eprintln!("wrote {}", path.display());
-            }
-            false
-        }
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            true
-        }
-    };
-    exit_code(&report, output_failed)
+    exit_code(&report, announce_written(written))
 }
 
 /// Says where the run's page is; one line on stderr, even with --quiet (a script that asked
@@ -334,26 +331,4 @@ fn banner(args: &RunArgs, info: &ScenarioInfo, plan: &Plan, notes: &Notes<'_>) {
         eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");
     }
     eprintln!();
-}
-
-/// The exit code a run's end earns, with the reason on stderr.
-fn exit_code(report: &Report, output_failed: bool) -> anyhow::Result<Exit> {
-    match &report.status {
-        RunStatus::Aborted { reason } => {
-            eprintln!("error: the run was aborted: {reason}");
-            Ok(Exit::Aborted)
-        }
-        RunStatus::AbortedByThreshold { threshold } => {
-            eprintln!("error: threshold {threshold} failed and aborted the run");
-            Ok(Exit::ThresholdsFailed)
-        }
-        _ if !report.thresholds_passed() => {
-            let failed = report.snapshot.thresholds.iter().filter(|t| !t.ok).count();
-            eprintln!("error: {failed} threshold(s) failed");
-            Ok(Exit::ThresholdsFailed)
-        }
-        _ if output_failed => Ok(Exit::Error),
-        RunStatus::Completed | RunStatus::Stopped => Ok(Exit::Ok),
-        other => bail!("the run ended in an unexpected state: {other:?}"),
-    }
 }
