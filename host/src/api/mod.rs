@@ -7,18 +7,24 @@
 //!
 //! # Layout
 //!
-//! - [`tenants`]: the configuration file, tenants, hashed tokens, quotas, callers.
+//! - [`tenants`]: the configuration file, tenants, hashed tokens (agents' too), quotas,
+//!   callers.
 //! - [`state`]: shared state, the runs in progress, the bearer-token extractor.
 //! - [`error`]: error answers with a message a person can act on.
 //! - [`scenarios`]: upload (validated, compiled, content-addressed), list, get, delete.
 //! - [`runs`]: create within quotas and caps, list, get, stop, live control.
 //! - [`stats`]: snapshot, time series, live stream (SSE), report (JSON, CSV), log.
 //! - [`lifecycle`]: persisting a run as it goes and at its end.
+//! - [`fleet`]: the coordinator's agents and distributed runs: claiming agents, parts,
+//!   the agreed start, merging their intervals, lost agents.
+//! - [`agents`]: the routes agents call (`/v1/agents`), with an agent token.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
 //! - [`web`]: the dashboard's page, script and stylesheet at `/` (`host/web`).
 
+pub mod agents;
 pub mod error;
+pub mod fleet;
 pub mod lifecycle;
 pub mod openapi;
 pub mod ops;
@@ -79,6 +85,17 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<Arc<AppState>>)> {
         ("/v1/runs/{id}/report/{file}", get(stats::report_file)),
         ("/v1/runs/{id}/report.html", get(stats::report_html)),
         ("/v1/runs/{id}/log", get(stats::log)),
+        ("/v1/agents/poll", post(agents::poll)),
+        ("/v1/agents/scenarios/{id}", get(agents::scenario)),
+        (
+            "/v1/agents/runs/{id}/parts/{part}/ready",
+            post(agents::ready),
+        ),
+        (
+            "/v1/agents/runs/{id}/parts/{part}/intervals",
+            post(agents::interval),
+        ),
+        ("/v1/agents/runs/{id}/parts/{part}/end", post(agents::end)),
         ("/healthz", get(ops::healthz)),
         ("/readyz", get(ops::readyz)),
         ("/metrics", get(ops::metrics)),

@@ -4,11 +4,13 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::agents::{AgentHello, AgentRef, Directive, PartEnd, PartInterval};
 use super::error::{ErrorBody, ErrorDetail};
+use super::fleet::{AgentLoss, Assignment, StartAnswer};
 use super::runs::{CreateRun, RunView, SetVus};
 use super::scenarios::ScenarioView;
 use super::stats::LogView;
-use super::{ops, runs, scenarios, stats};
+use super::{agents, ops, runs, scenarios, stats};
 use crate::store::RunState;
 
 /// The API's OpenAPI document.
@@ -26,10 +28,12 @@ use crate::store::RunState;
         runs::resume,
         stats::stats, stats::series, stats::stream, stats::report, stats::report_file, stats::report_html,
         stats::log,
+        agents::poll, agents::scenario, agents::ready, agents::interval, agents::end,
         ops::healthz, ops::readyz, ops::metrics, document,
     ),
     components(schemas(
-        ErrorBody, ErrorDetail, ScenarioView, CreateRun, RunView, SetVus, RunState, LogView
+        ErrorBody, ErrorDetail, ScenarioView, CreateRun, RunView, SetVus, RunState, LogView,
+        AgentHello, AgentRef, PartInterval, Directive, PartEnd, Assignment, StartAnswer, AgentLoss
     )),
     modifiers(&BearerAuth),
     tags(
@@ -37,6 +41,7 @@ use crate::store::RunState;
         (name = "runs", description = "runs: start, list, stop, live control"),
         (name = "statistics", description = "snapshots, time series, live stream, reports, log"),
         (name = "operations", description = "health, readiness, metrics"),
+        (name = "agents", description = "what agents call, with an agent token: parts of distributed runs"),
     )
 )]
 pub struct ApiDoc;

@@ -125,6 +125,13 @@ pub async fn metrics(
             );
         }
     }
+    let (idle, busy) = state.fleet.counts();
+    let _ = writeln!(
+        out,
+        "# HELP loadwright_agents Agents (host agent) of the coordinator: idle ones heard from \
+         lately, busy ones holding a part of a run.\n# TYPE loadwright_agents gauge\n\
+         loadwright_agents{{state=\"idle\"}} {idle}\nloadwright_agents{{state=\"busy\"}} {busy}"
+    );
     Ok((
         [(
             header::CONTENT_TYPE,

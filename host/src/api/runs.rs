@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -10,13 +11,14 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorBody};
+use super::fleet::{self, AgentLoss};
 use super::lifecycle;
 use super::scenarios::{load_error, writer};
 use super::state::{AppState, LiveRun};
 use super::tenants::{Caller, Tenant};
-use crate::config::{Overrides, Plan, PlanDocument, parse_duration};
+use crate::config::{Fraction, Overrides, Plan, PlanDocument, Segment, Sequence, parse_duration};
 use crate::http::{Egress, EgressPolicy};
-use crate::run::{ControlError, Run, RunHandle, StartError};
+use crate::run::{ControlError, Placement, Run, RunHandle, RunOptions, StartError};
 use crate::store::{RunRecord, RunState, now};
 
 /// What to run.
@@ -45,6 +47,121 @@ pub struct CreateRun {
     /// Parameters the scenario reads with `vu.parameter`.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// Run the plan on this many agents (`host agent`), each an equal execution segment of
+    /// it, merged here as one run (`docs/distributed.md`).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub agents: Option<u32>,
+    /// The agents' segments as a sequence from 0 to 1 (`0,1/4,1`: one agent runs a
+    /// quarter, another the rest); with `agents`, as many segments as agents.
+    #[serde(default)]
+    pub segments: Option<String>,
+    /// What a distributed run does when an agent stops reporting: `abort` (default) or
+    /// `continue`.
+    #[serde(default)]
+    pub agent_loss: Option<AgentLoss>,
+    /// How long a distributed run waits for enough idle agents before it fails (`2m`).
+    #[serde(default)]
+    pub agent_wait: Option<String>,
+}
+
+/// Most agents one run may use.
+const MAX_AGENTS: u32 = 1000;
+/// How long a distributed run waits for its agents unless the request says otherwise.
+const AGENT_WAIT: Duration = Duration::from_secs(120);
+
+/// How a run is split among agents.
+struct Distribution {
+    segments: Vec<Segment>,
+    sequence: String,
+    loss: AgentLoss,
+    wait: Duration,
+}
+
+impl Distribution {
+    /// The distribution `body` asks for, checked against `plan`; `None` for a run here.
+    fn of(body: &CreateRun, plan: &Plan) -> Result<Option<Self>, ApiError> {
+        let invalid = |message: String| Err(ApiError::invalid(message));
+        let segments = match (&body.segments, body.agents) {
+            (None, None) => {
+                if body.agent_loss.is_some() || body.agent_wait.is_some() {
+                    return invalid(
+                        "agent_loss and agent_wait are for distributed runs: add agents".into(),
+                    );
+                }
+                return Ok(None);
+            }
+            (Some(text), agents) => {
+                let sequence: Sequence = text
+                    .parse()
+                    .map_err(|e| ApiError::invalid(format!("segments: {e}")))?;
+                let segments = sequence.segments().to_vec();
+                let (first, last) = (segments[0].from(), segments[segments.len() - 1].to());
+                if first != Fraction::from_integer(0) || last != Fraction::from_integer(1) {
+                    return invalid(format!(
+                        "segments {text:?} must run from 0 to 1: together the agents run the \
+                         whole plan"
+                    ));
+                }
+                if agents.is_some_and(|n| n as usize != segments.len()) {
+                    return invalid(format!(
+                        "segments {text:?} has {} segments for {} agents",
+                        segments.len(),
+                        agents.unwrap_or_default()
+                    ));
+                }
+                segments
+            }
+            (None, Some(agents)) => {
+                if !(1..=MAX_AGENTS).contains(&agents) {
+                    return invalid(format!("agents must be 1 to {MAX_AGENTS}, not {agents}"));
+                }
+                Segment::FULL
+                    .split(i128::from(agents))
+                    .map_err(|e| ApiError::invalid(format!("agents: {e}")))?
+            }
+        };
+        if segments.len() > MAX_AGENTS as usize {
+            return invalid(format!("at most {MAX_AGENTS} agents run one plan"));
+        }
+        if plan.segment().is_some() {
+            return invalid(
+                "the plan has an executionSegment: a distributed run gives each agent its \
+                 segment itself; remove executionSegment and executionSegmentSequence"
+                    .into(),
+            );
+        }
+        let sequence = std::iter::once(segments[0].from().to_string())
+            .chain(segments.iter().map(|s| s.to().to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (index, segment) in segments.iter().enumerate() {
+            let part = PlanDocument {
+                execution_segment: Some(segment.to_string()),
+                execution_segment_sequence: Some(sequence.clone()),
+                ..plan.to_document()
+            };
+            if let Err(err) = part.resolve(Overrides::default()) {
+                return invalid(format!(
+                    "with {} agents, part {} ({segment}) cannot run: {err}; use fewer agents",
+                    segments.len(),
+                    index + 1
+                ));
+            }
+        }
+        let wait = match &body.agent_wait {
+            Some(text) => {
+                parse_duration(text).map_err(|e| ApiError::invalid(format!("agent_wait: {e}")))?
+            }
+            None => AGENT_WAIT,
+        };
+        Ok(Some(Self {
+            segments,
+            sequence,
+            loss: body.agent_loss.unwrap_or_default(),
+            wait,
+        }))
+    }
 }
 
 /// A run as the API shows it.
@@ -211,8 +328,13 @@ pub async fn create(
             tenant.name, quotas.vus_per_run
         )));
     }
+    let distribution = Distribution::of(&body, &plan)?;
+    let placement = match distribution {
+        Some(_) => Placement::Remote,
+        None => Placement::Local,
+    };
     let id = new_run_id();
-    let needed = Run::instances_needed(&plan);
+    let needed = Run::instances_for(&plan, &placement);
     let record = RunRecord {
         id: id.clone(),
         tenant: tenant.name.clone(),
@@ -257,9 +379,14 @@ pub async fn create(
         let egress = Egress::open()
             .and(tenant.egress.clone())
             .and(component_egress.clone());
+        let options = RunOptions {
+            egress,
+            placement,
+            ..RunOptions::default()
+        };
         let handle = {
             let _runtime = state.load.enter();
-            Run::start_within(&state.engine, scenario, plan, egress).map_err(|err| match err {
+            Run::start_with(&state.engine, scenario, plan, options).map_err(|err| match err {
                 StartError::Capacity { .. } => ApiError::unavailable(err.to_string()),
                 _ => ApiError::invalid(err.to_string()),
             })?
@@ -280,6 +407,19 @@ pub async fn create(
         handle.stop();
         state.live().remove(&id);
         return Err(err.into());
+    }
+    if let Some(distribution) = distribution {
+        state.fleet.start(fleet::Request {
+            run: id.clone(),
+            handle: handle.clone(),
+            scenario: body.scenario.clone(),
+            plan: record.plan.clone(),
+            segments: distribution.segments,
+            sequence: distribution.sequence,
+            egress: vec![tenant.egress.clone(), component_egress],
+            loss: distribution.loss,
+            wait: distribution.wait,
+        });
     }
     tokio::spawn(lifecycle::persist(state.clone(), id.clone(), handle));
     let live = state.live_run(&caller, &id);
@@ -419,7 +559,9 @@ pub struct SetVus {
 /// The answer to a refused control call: 409 when the run is not running, 422 otherwise.
 pub(crate) fn control_error(err: &ControlError) -> ApiError {
     match err {
-        ControlError::NotRunning(_) => ApiError::conflict(err.to_string()),
+        ControlError::NotRunning(_) | ControlError::Distributed => {
+            ApiError::conflict(err.to_string())
+        }
         _ => ApiError::invalid(err.to_string()),
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use super::fleet::Fleet;
 use super::tenants::{Caller, ServerConfig, Tokens};
 use crate::engine::Engine;
 use crate::run::RunHandle;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// The runtime runs execute on, apart from the one serving the API.
     pub load: tokio::runtime::Handle,
+    /// The agents, and the distributed runs they run the parts of.
+    pub fleet: Arc<Fleet>,
     live: Mutex<HashMap<String, LiveRun>>,
     draining: AtomicBool,
     /// Held while an upload checks the stored-bytes quota and saves: two uploads never both
@@ -62,6 +65,7 @@ impl AppState {
             config,
             tokens,
             load,
+            fleet: Arc::default(),
             live: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             saving: tokio::sync::Mutex::new(()),
@@ -103,18 +107,24 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .ok_or_else(ApiError::unauthorized)?;
+        let token = bearer(parts)?;
         state
             .tokens
-            .caller(token.trim())
+            .caller(token)
             .cloned()
             .ok_or_else(ApiError::unauthorized)
     }
+}
+
+/// The bearer token of a request, or the 401 to answer.
+pub(super) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthorized)
 }
 
 /// The token of an `Authorization` value of the Bearer scheme (the scheme's name is

@@ -69,6 +69,10 @@ pub struct ServerConfig {
     /// SHA-256 (hex) of the admin token, which sees every tenant's scenarios and runs.
     #[serde(default)]
     pub admin_token_sha256: Option<String>,
+    /// SHA-256 (hex) of each token agents (`host agent`) register with: they run the parts
+    /// of distributed runs, and reach nothing else of the API.
+    #[serde(default)]
+    pub agent_token_sha256: Vec<String>,
     /// VUs the server runs at most, all tenants together: the size of the instance pool.
     #[serde(default = "default_max_vus")]
     pub max_vus: u32,
@@ -85,6 +89,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             admin_token_sha256: None,
+            agent_token_sha256: Vec::new(),
             max_vus: default_max_vus(),
             tenants: Vec::new(),
         }
@@ -140,6 +145,18 @@ impl ServerConfig {
         }
         if let Some(hash) = &self.admin_token_sha256 {
             check_hash(hash)?;
+            anyhow::ensure!(
+                hashes.insert(hash.to_ascii_lowercase()),
+                "the admin token's hash is a tenant's too"
+            );
+        }
+        for hash in &self.agent_token_sha256 {
+            check_hash(hash)?;
+            anyhow::ensure!(
+                hashes.insert(hash.to_ascii_lowercase()),
+                "an agent token's hash is given twice, or is a tenant's or the admin's: \
+                 agents have tokens of their own"
+            );
         }
         anyhow::ensure!(self.max_vus > 0, "max-vus must be at least 1");
         Ok(())
@@ -178,6 +195,7 @@ impl Caller {
 #[derive(Debug, Default)]
 pub struct Tokens {
     by_hash: HashMap<String, Caller>,
+    agents: std::collections::HashSet<String>,
 }
 
 impl Tokens {
@@ -193,12 +211,22 @@ impl Tokens {
         if let Some(hash) = &config.admin_token_sha256 {
             by_hash.insert(hash.to_ascii_lowercase(), Caller::Admin);
         }
-        Self { by_hash }
+        let agents = config
+            .agent_token_sha256
+            .iter()
+            .map(|hash| hash.to_ascii_lowercase())
+            .collect();
+        Self { by_hash, agents }
     }
 
     /// The caller a bearer token acts for.
     pub fn caller(&self, token: &str) -> Option<&Caller> {
         self.by_hash.get(&sha256_hex(token.as_bytes()))
+    }
+
+    /// Whether a bearer token is an agent's.
+    pub fn is_agent(&self, token: &str) -> bool {
+        self.agents.contains(&sha256_hex(token.as_bytes()))
     }
 }
 
@@ -219,6 +247,7 @@ mod tests {
         let text = format!(
             r#"
             admin-token-sha256 = "{admin}"
+            agent-token-sha256 = ["{agent}"]
             max-vus = 500
             [[tenant]]
             name = "acme"
@@ -229,6 +258,7 @@ mod tests {
             "#,
             admin = sha256_hex(b"root"),
             acme = sha256_hex(b"acme-token"),
+            agent = sha256_hex(b"agent-token"),
         );
         let config: ServerConfig = toml::from_str(&text).unwrap();
         config.validate().unwrap();
@@ -248,6 +278,12 @@ mod tests {
         }
         assert!(matches!(tokens.caller("root"), Some(Caller::Admin)));
         assert!(tokens.caller("guess").is_none());
+        assert!(tokens.is_agent("agent-token"));
+        assert!(
+            tokens.caller("agent-token").is_none(),
+            "an agent is no tenant"
+        );
+        assert!(!tokens.is_agent("acme-token") && !tokens.is_agent("root"));
         assert_eq!(config.max_vus, 500);
     }
 

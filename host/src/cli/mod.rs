@@ -1,5 +1,6 @@
 //! The `host` command line: raw flags in, a validated plan and a library call out.
 
+mod agent;
 mod inspect;
 mod live;
 mod open_files;
@@ -61,6 +62,8 @@ pub enum Command {
     /// Merge result files (host run --out result=FILE) into one run's summary, thresholds
     /// and outputs.
     Report(report::ReportArgs),
+    /// Run parts of distributed runs for a coordinator (a `host serve`).
+    Agent(agent::AgentArgs),
     /// Serve the built-in demo target until Ctrl-C.
     Target(target::TargetArgs),
 }
@@ -94,6 +97,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Inspect(args) => inspect::inspect(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Report(args) => report::report(args).await,
+        Command::Agent(args) => agent::agent(args).await,
         Command::Target(args) => target::serve(args).await,
     }
 }

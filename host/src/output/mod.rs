@@ -35,5 +35,6 @@ pub use html::html_report;
 pub use json::{MetricSummary, SUMMARY_VERSION, Summary};
 pub use merge::{Merged, Results};
 pub use progress::Progress;
+pub use result::{ResultFile, ResultWriter};
 pub use sinks::{OutputSpec, Outputs};
 pub use summary::{plan_lines, summary, warnings};

@@ -73,13 +73,13 @@ pub(super) fn unix_seconds(time: SystemTime) -> f64 {
 
 /// A result file created and not yet written to.
 #[derive(Debug)]
-pub(super) struct ResultFile {
+pub struct ResultFile {
     path: PathBuf,
     out: BufWriter<File>,
 }
 
 /// A result file being written as the run's intervals close.
-pub(super) struct ResultWriter {
+pub struct ResultWriter {
     path: PathBuf,
     task: tokio::task::JoinHandle<anyhow::Result<BufWriter<File>>>,
 }

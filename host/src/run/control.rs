@@ -46,6 +46,12 @@ pub enum ControlError {
     /// The run is over, or not yet running.
     #[error("the run is {0}, so it cannot be changed")]
     NotRunning(&'static str),
+    /// The run's VUs run on agents: pausing or resizing them here would change nothing.
+    #[error(
+        "the run is distributed: its VUs run on its agents, which take no live VU count or \
+         pause; stop it, or start it again with another plan"
+    )]
+    Distributed,
 }
 
 /// A scenario as live control sees it.
@@ -84,6 +90,9 @@ impl LiveScenario {
 
 impl RunHandle {
     fn require_live(&self) -> Result<(), ControlError> {
+        if matches!(self.shared.placement, super::Placement::Remote) {
+            return Err(ControlError::Distributed);
+        }
         match self.status() {
             RunStatus::Starting => Err(ControlError::NotRunning("starting")),
             status if status.is_finished() => Err(ControlError::NotRunning("finished")),

@@ -34,8 +34,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use crate::config::{Limits, Plan};
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::http::{Client, ClientOptions, Egress, Resolve};
-use crate::runlog::{LogLine, RunLog};
-use crate::stats::{Collector, IntervalDelta, IntervalStats, NameCaps, Snapshot};
+use crate::runlog::{Level, LogLine, RunLog, Source};
+use crate::stats::{Collector, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics, Snapshot};
 use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
@@ -159,6 +159,13 @@ pub(crate) struct Shared {
     pub deltas: std::sync::Mutex<Option<mpsc::UnboundedSender<IntervalDelta>>>,
     /// The receiving end, until [`RunHandle::take_deltas`] takes it.
     pub delta_receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<IntervalDelta>>>,
+    pub placement: Placement,
+    /// `on-test-start`'s data, once it returned.
+    pub setup: watch::Sender<Option<Arc<Vec<u8>>>>,
+    /// With [`Placement::Remote`]: set when every part has ended (or was given up).
+    pub parts_done: watch::Sender<bool>,
+    /// Why the run was aborted while running ([`RunHandle::abort`]).
+    pub aborted: std::sync::OnceLock<String>,
     pub stop: watch::Sender<bool>,
     pub report: watch::Sender<Option<Arc<Report>>>,
 }
@@ -196,6 +203,35 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Where a run's VUs run, and so which hooks run here.
+#[derive(Debug, Clone, Default)]
+pub enum Placement {
+    /// Here, with every hook here (the default).
+    #[default]
+    Local,
+    /// Here, as one agent's part of a distributed run (its plan has the part's execution
+    /// segment): `on-test-start`'s data comes from the coordinator, the VUs start at
+    /// `start_at`, and the coordinator runs the other hooks and judges thresholds on the
+    /// merged figures (so no threshold aborts the part on its own figures).
+    Part {
+        /// What the coordinator's `on-test-start` returned.
+        setup_data: Vec<u8>,
+        /// The wall-clock instant every part starts at.
+        start_at: SystemTime,
+    },
+    /// Elsewhere: agents run the parts and hand in their intervals
+    /// ([`RunHandle::absorb`]); the run here runs the hooks, merges the figures and judges
+    /// the thresholds on them, and ends when [`RunHandle::parts_finished`] says so.
+    Remote,
+}
+
+impl Placement {
+    /// Whether this is an agent's part of a distributed run.
+    pub fn is_part(&self) -> bool {
+        matches!(self, Self::Part { .. })
+    }
+}
+
 /// How a run starts, besides its plan.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -205,6 +241,8 @@ pub struct RunOptions {
     /// it, histograms included, for a result file or a coordinator to merge. Off by
     /// default: the run then keeps no histogram per interval.
     pub keep_deltas: bool,
+    /// Where the VUs run.
+    pub placement: Placement,
 }
 
 impl Default for RunOptions {
@@ -212,6 +250,7 @@ impl Default for RunOptions {
         Self {
             egress: Egress::open(),
             keep_deltas: false,
+            placement: Placement::Local,
         }
     }
 }
@@ -230,6 +269,15 @@ impl Run {
     /// room for re-created VUs.
     pub fn instances_needed(plan: &Plan) -> u32 {
         plan.max_vus().saturating_add(4)
+    }
+
+    /// Instances a run of `plan` placed at `placement` needs from the engine: with its VUs
+    /// elsewhere, the test instance and room for its re-creation.
+    pub fn instances_for(plan: &Plan, placement: &Placement) -> u32 {
+        match placement {
+            Placement::Remote => 2,
+            _ => Self::instances_needed(plan),
+        }
     }
 
     /// Validates `plan` against `scenario` and starts the run in the background.
@@ -269,7 +317,7 @@ impl Run {
             });
         }
         let available = engine.options().max_instances;
-        let needed = Self::instances_needed(&plan);
+        let needed = Self::instances_for(&plan, &options.placement);
         if available > 0 && needed > available {
             return Err(StartError::Capacity { needed, available });
         }
@@ -314,6 +362,10 @@ impl Run {
             intervals: std::sync::Mutex::new(Some(broadcast::channel(1024).0)),
             deltas: std::sync::Mutex::new(deltas),
             delta_receiver: std::sync::Mutex::new(delta_receiver),
+            placement: options.placement,
+            setup: watch::channel(None).0,
+            parts_done: watch::channel(false).0,
+            aborted: std::sync::OnceLock::new(),
             stop: watch::channel(false).0,
             report: watch::channel(None).0,
         });
@@ -432,6 +484,55 @@ impl RunHandle {
     /// Asks the run to stop: no new iteration starts, in-flight ones get the graceful stop.
     pub fn stop(&self) {
         self.shared.stop.send_replace(true);
+    }
+
+    /// Whether a stop was asked (by a caller, a threshold's `abortOnFail`, the run's time
+    /// limit, or an abort).
+    pub fn stop_requested(&self) -> bool {
+        *self.shared.stop.borrow()
+    }
+
+    /// Stops the run as a failure: it ends `Aborted` with `reason`, said in its log now.
+    pub fn abort(&self, reason: &str) {
+        if self.shared.aborted.set(reason.to_owned()).is_ok() {
+            let message = format!("{reason}; the run stops");
+            self.shared
+                .log
+                .write(0, Level::Error, Source::Host, &message);
+        }
+        self.stop();
+    }
+
+    /// Writes `message` to the run's log, from the host.
+    pub fn log(&self, level: Level, message: &str) {
+        self.shared.log.write(0, level, Source::Host, message);
+    }
+
+    /// `on-test-start`'s data, once it returned; `None` if the run ended first.
+    pub async fn setup_data(&self) -> Option<Arc<Vec<u8>>> {
+        let mut setup = self.shared.setup.subscribe();
+        let mut report = self.shared.report.subscribe();
+        tokio::select! {
+            data = setup.wait_for(Option::is_some) => data.ok().and_then(|d| d.clone()),
+            _ = report.wait_for(Option::is_some) => None,
+        }
+    }
+
+    /// Adds an interval recorded elsewhere (an agent's part, [`Placement::Remote`]) to the
+    /// run's figures: in its current interval, its snapshot and its thresholds.
+    pub fn absorb(&self, recorded: &RecordedMetrics) {
+        self.shared.collector.absorb(recorded);
+    }
+
+    /// The VUs active (and retired) elsewhere, all parts together ([`Placement::Remote`]).
+    pub fn set_remote_vus(&self, active: u32, retired: u32) {
+        self.shared.collector.set_vus(active, retired);
+    }
+
+    /// Says that every part of a [`Placement::Remote`] run has ended (or was given up): the
+    /// run closes its figures, runs `on-test-stop` and ends.
+    pub fn parts_finished(&self) {
+        self.shared.parts_done.send_replace(true);
     }
 
     /// Waits for the end and returns the report.

@@ -1,6 +1,7 @@
 //! `host serve` driven over HTTP on loopback, as a platform drives it: the real binary in a
 //! child process, a demo target beside it, and a small blocking client.
 
+mod distributed;
 mod durability;
 mod hardening;
 mod lifecycle;

@@ -187,6 +187,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let options = RunOptions {
         egress: component_egress,
         keep_deltas: outputs.keeps_deltas(),
+        ..RunOptions::default()
     };
     let handle = Run::start_with(&engine, scenario, plan, options)?;
     if let Err(err) = outputs.follow(&handle) {
