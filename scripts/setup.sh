@@ -3,8 +3,10 @@
 # target for building scenarios; with --go, also the Go toolchain the Go SDK's tests and
 # the Go guests need (the demos run no Go guest); with --web, what the browser tests need:
 # Debian's chromium and chromium-driver, and playwright-core from npm into tests/web (the
-# host itself never needs Node: its pages are committed, see host/web/README.md). Run from
-# anywhere.
+# host itself never needs Node: its pages are committed, see host/web/README.md); with
+# --deploy, what the deployment files' test needs: kubernetes-validate (PyPI; it carries the
+# Kubernetes API's schemas, so no cluster and no download at test time) in .tools/deployvenv.
+# Run from anywhere.
 set -euo pipefail
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -18,14 +20,25 @@ fi
 
 go=false
 web=false
+deploy=false
 for arg in "$@"; do
   case "$arg" in
     --go) go=true ;;
     --web) web=true ;;
-    *) echo "usage: scripts/setup.sh [--go] [--web]" >&2; exit 2 ;;
+    --deploy) deploy=true ;;
+    *) echo "usage: scripts/setup.sh [--go] [--web] [--deploy]" >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+if $deploy; then
+  venv="$root/.tools/deployvenv"
+  if ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
+    echo "installing kubernetes-validate (PyPI) into .tools/deployvenv..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'kubernetes-validate==1.37.0'
+  fi
+fi
 
 if $web; then
   if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then

@@ -142,7 +142,8 @@ const SMALL_BODY: u64 = 64 * 1024;
 
 /// Goes by the body's declared length: over `limit`, answers 413 at once rather than
 /// reading the body up to the limit to refuse it then; up to [`SMALL_BODY`], reads it
-/// whole first, so the connection stays usable whatever the handler does with it.
+/// whole first, so the connection stays usable whatever the handler does with it; past
+/// it, an error answer closes the connection, saying so.
 async fn by_declared_length(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -170,6 +171,19 @@ async fn by_declared_length(
                 ))
                 .into_response(),
             }
+        }
+        Some(length) if length > SMALL_BODY => {
+            // A refusal (a wrong token, a quota) is answered before the body is read, and
+            // hyper then closes the connection: say so, or a client that reuses it for its
+            // next request finds it cut.
+            let mut response = next.run(request).await;
+            if !response.status().is_success() {
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
+            response
         }
         _ => next.run(request).await,
     }

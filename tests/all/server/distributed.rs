@@ -2,7 +2,7 @@
 //! loopback running the parts of one run, merged as they go.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use loadwright_host::demo::DemoTarget;
@@ -22,21 +22,21 @@ fn agent_config() -> String {
 }
 
 /// A `host agent` process, killed when dropped.
-struct Agent {
+pub(super) struct Agent {
     child: Child,
 }
 
 impl Agent {
     /// Starts agent `name` for `server`, with `extra` flags.
     fn start(server: &Server, name: &str, extra: &[&str]) -> Self {
-        let child = host_command()
-            .args([
-                "agent",
-                "--coordinator",
-                &server.process.url,
-                "--token",
-                "agent-token",
-            ])
+        Self::spawn(host_command(), &server.process.url, name, extra)
+    }
+
+    /// Starts agent `name` of the coordinator at `url` with `command` (a `host`, or
+    /// `ip netns exec NS host`), with `extra` flags.
+    pub(super) fn spawn(mut command: Command, url: &str, name: &str, extra: &[&str]) -> Self {
+        let child = command
+            .args(["agent", "--coordinator", url, "--token", "agent-token"])
             .args(["--name", name])
             .args(extra)
             .stdout(Stdio::null())
@@ -127,11 +127,11 @@ fn wait_for_idle(server: &Server, count: u64) {
     }
 }
 
-fn values(summary: &Value, metric: &str) -> Value {
+pub(super) fn values(summary: &Value, metric: &str) -> Value {
     summary["metrics"][metric]["values"].clone()
 }
 
-fn report_of(files: &[&Path], json: &Path) -> std::process::Output {
+pub(super) fn report_of(files: &[&Path], json: &Path) -> std::process::Output {
     let mut args = vec!["report".to_owned()];
     args.extend(files.iter().map(|f| f.display().to_string()));
     args.push(format!("--out=json={}", json.display()));

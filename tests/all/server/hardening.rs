@@ -245,15 +245,21 @@ fn racing_uploads_respect_the_quota_and_identical_ones_compile_once() {
     );
 }
 
+/// A plain TCP connection to `server`, for requests no HTTP client would send.
+fn raw_client(server: &Server) -> TcpStream {
+    let address = server.process.url.trim_start_matches("http://");
+    let client = TcpStream::connect(address).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    client
+}
+
 #[test]
 fn a_connection_stays_usable_when_a_short_body_arrives_after_its_head() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &config(""));
-    let address = server.process.url.trim_start_matches("http://").to_owned();
-    let mut client = TcpStream::connect(&address).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut client = raw_client(&server);
     // A control call whose handler never reads the body (`{}`), its body sent late, as a
     // busy client may: the answer must wait for it and the connection serve the next one.
     client
@@ -276,6 +282,32 @@ fn a_connection_stays_usable_when_a_short_body_arrives_after_its_head() {
         "both answered on one connection: {answers}"
     );
     assert!(answers.contains("HTTP/1.1 200"), "{answers}");
+}
+
+#[test]
+fn a_large_body_refused_unread_closes_its_connection_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &config(""));
+    let mut client = raw_client(&server);
+    // The admin may upload nothing: refused before its 100 KB are read.
+    let body = vec![0u8; 100_000];
+    let head = format!(
+        "POST /v1/scenarios HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\
+         Content-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    let _ = client.write_all(&body);
+    let mut answer = Vec::new();
+    let _ = client.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("\r\nconnection: close\r\n"),
+        "a client must not reuse it: {answer}"
+    );
+    // A client that sends its next request on a new connection is answered.
+    assert_eq!(server.get("admin-token", "/v1/scenarios").status, 200);
 }
 
 #[test]

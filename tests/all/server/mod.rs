@@ -5,6 +5,7 @@ mod distributed;
 mod durability;
 mod hardening;
 mod lifecycle;
+mod namespaces;
 mod tenants;
 mod tls;
 
@@ -59,8 +60,14 @@ struct Process {
 impl Process {
     /// Starts `host ARGS` and waits for the line that holds its URL.
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(host())
-            .args(args)
+        let mut command = Command::new(host());
+        command.args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (a `host` that prints its URL first) and waits for that line.
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .env("RUST_LOG", "warn")
@@ -152,6 +159,11 @@ impl Server {
             "10s",
         ]);
         let target = Process::start(&["target", "--listen", "127.0.0.1:0"]);
+        Self::of(process, target)
+    }
+
+    /// A server of the running `process`, with `target` to load.
+    fn of(process: Process, target: Process) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
