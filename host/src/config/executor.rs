@@ -253,7 +253,7 @@ impl Executor {
     }
 
     /// The arrival schedule of an open model: the offset of every iteration start from the
-    /// scenario's start, evenly spaced. `None` for closed models.
+    /// scenario's start, as k6 gives it ([`Arrivals`]). `None` for closed models.
     pub fn arrivals(&self) -> Option<Arrivals> {
         match self {
             Self::ConstantArrivalRate {
@@ -261,20 +261,13 @@ impl Executor {
                 time_unit,
                 duration,
                 ..
-            } => Some(Arrivals::new(
-                *rate,
-                *time_unit,
-                &[Stage {
-                    duration: *duration,
-                    target: *rate,
-                }],
-            )),
+            } => Some(Arrivals::constant(*rate, *time_unit, *duration)),
             Self::RampingArrivalRate {
                 start_rate,
                 time_unit,
                 stages,
                 ..
-            } => Some(Arrivals::new(*start_rate, *time_unit, stages)),
+            } => Some(Arrivals::ramp(*start_rate, *time_unit, stages)),
             _ => None,
         }
     }

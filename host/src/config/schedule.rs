@@ -103,21 +103,40 @@ struct Segment {
     count: f64,
 }
 
-/// The start times of an open model's iterations, as offsets from the scenario's start.
+/// The start times of an open model's iterations, as offsets from the scenario's start,
+/// as k6 gives them.
 ///
-/// Iteration `k` (from 0) starts when the integral of the rate reaches `k`: with a constant
-/// rate `r` that is `k / r` (evenly spaced, the first at 0, as k6 does); along a linear ramp
-/// the spacing shrinks or grows smoothly.
+/// A constant rate `r` (`constant-arrival-rate`) starts iteration `k` (from 0) at `k / r`:
+/// evenly spaced, the first at 0, none at the end. A ramp (`ramping-arrival-rate`) starts
+/// iteration `k` when the integral of its rate reaches `k + 1`: the first once the rate has
+/// added up to one start, the last possibly at the ramp's very end, as many in all as the
+/// integral's whole part; along a linear stage the spacing shrinks or grows smoothly.
 #[derive(Debug, Clone)]
 pub struct Arrivals {
     segments: Vec<Segment>,
     segment: usize,
     next: u64,
+    /// What the integral must reach for iteration `k`: `k` (a constant rate) or `k + 1`
+    /// (a ramp).
+    offset: f64,
 }
 
 impl Arrivals {
+    /// The schedule of a constant `rate` per `time_unit` for `duration`.
+    pub(crate) fn constant(rate: u32, time_unit: Duration, duration: Duration) -> Self {
+        let stage = Stage {
+            duration,
+            target: rate,
+        };
+        Self::with_offset(rate, time_unit, &[stage], 0.0)
+    }
+
     /// The schedule of a ramp starting at `start_rate` per `time_unit` through `stages`.
-    pub(crate) fn new(start_rate: u32, time_unit: Duration, stages: &[Stage]) -> Self {
+    pub(crate) fn ramp(start_rate: u32, time_unit: Duration, stages: &[Stage]) -> Self {
+        Self::with_offset(start_rate, time_unit, stages, 1.0)
+    }
+
+    fn with_offset(start_rate: u32, time_unit: Duration, stages: &[Stage], offset: f64) -> Self {
         let unit = time_unit.as_secs_f64().max(1e-9);
         let mut segments = Vec::with_capacity(stages.len());
         let (mut start, mut before, mut from) = (0.0, 0.0, f64::from(start_rate) / unit);
@@ -141,6 +160,7 @@ impl Arrivals {
             segments,
             segment: 0,
             next: 0,
+            offset,
         }
     }
 }
@@ -149,13 +169,20 @@ impl Iterator for Arrivals {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        // Rounding must not add or lose the last start of a segment: `k` belongs to a segment
-        // only if it is below the segment's end by more than a rounding error.
+        // Rounding must not add or lose the last start of a segment: from 0 (a constant
+        // rate), `k` belongs to a segment only if it is below the segment's end by more than
+        // a rounding error; from 1 (a ramp), also when it is at the end within one.
         const EPSILON: f64 = 1e-6;
-        let k = self.next as f64;
+        let k = self.next as f64 + self.offset;
         let segment = loop {
             let segment = self.segments.get(self.segment)?;
-            if k < segment.before + segment.count - EPSILON {
+            let end = segment.before + segment.count;
+            let inside = if self.offset > 0.0 {
+                k <= end + EPSILON
+            } else {
+                k < end - EPSILON
+            };
+            if inside {
                 break *segment;
             }
             self.segment += 1;
@@ -194,46 +221,64 @@ mod tests {
 
     #[test]
     fn a_constant_rate_starts_evenly_spaced_from_zero() {
-        let arrivals = Arrivals::new(10, Duration::from_secs(1), &[stage(1000, 10)]);
+        let second = Duration::from_secs(1);
+        let arrivals = Arrivals::constant(10, second, second);
         assert_eq!(
             millis(arrivals),
             vec![0, 100, 200, 300, 400, 500, 600, 700, 800, 900]
         );
         // 30 per minute for 2 minutes: every 2 s, 60 in all.
-        let per_minute = Arrivals::new(30, Duration::from_secs(60), &[stage(120_000, 30)]);
+        let minute = Duration::from_secs(60);
+        let per_minute = Arrivals::constant(30, minute, 2 * minute);
         let starts = millis(per_minute);
         assert_eq!(starts.len(), 60);
         assert_eq!(starts[1], 2000);
         // A rate whose product with the duration is not exact in binary still counts right.
         assert_eq!(
-            Arrivals::new(10, Duration::from_secs(1), &[stage(300, 10)]).count(),
+            Arrivals::constant(10, second, Duration::from_millis(300)).count(),
             3
         );
     }
 
     #[test]
     fn a_linear_ramp_integrates_the_rate() {
-        // 0 to 20/s over 1 s: 10 iterations, at t where 10·t² = k, so t = sqrt(k/10).
-        let starts: Vec<Duration> =
-            Arrivals::new(0, Duration::from_secs(1), &[stage(1000, 20)]).collect();
+        // 0 to 20/s over 1 s: 10 iterations, iteration k when 10·t² = k + 1, the last at the
+        // ramp's end.
+        let second = Duration::from_secs(1);
+        let starts: Vec<Duration> = Arrivals::ramp(0, second, &[stage(1000, 20)]).collect();
         assert_eq!(starts.len(), 10);
         for (k, t) in starts.iter().enumerate() {
-            let expected = (k as f64 / 10.0).sqrt();
+            let expected = ((k + 1) as f64 / 10.0).sqrt();
             assert!((t.as_secs_f64() - expected).abs() < 1e-9, "{k}: {t:?}");
         }
-        // Then flat at 20/s for 1 s: 20 more, 50 ms apart, from 1 s.
-        let starts = millis(Arrivals::new(
+        // Then flat at 20/s for 1 s: 20 more, 50 ms apart, to 2 s.
+        let starts = millis(Arrivals::ramp(
             0,
-            Duration::from_secs(1),
+            second,
             &[stage(1000, 20), stage(1000, 20)],
         ));
         assert_eq!(starts.len(), 30);
-        assert_eq!(&starts[10..13], &[1000, 1050, 1100]);
+        assert_eq!(&starts[9..13], &[1000, 1050, 1100, 1150]);
+        assert_eq!(starts[29], 2000);
         // A ramp down to 0 ends with ever wider gaps and never overshoots its stage.
-        let down = millis(Arrivals::new(20, Duration::from_secs(1), &[stage(1000, 0)]));
+        let down = millis(Arrivals::ramp(20, second, &[stage(1000, 0)]));
         assert_eq!(down.len(), 10);
         assert!(down.windows(2).all(|w| w[0] < w[1]));
-        assert!(*down.last().unwrap_or(&0) < 1000);
+        assert!(*down.last().unwrap_or(&0) <= 1000);
+        // A part of a start left at the end is no start: 2.5 starts' worth gives 2.
+        let half = Arrivals::ramp(5, second, &[stage(500, 5)]);
+        assert_eq!(millis(half), vec![200, 400]);
+    }
+
+    #[test]
+    fn a_ramp_starts_when_k6_does() {
+        // k6's TestRampingArrivalRateCal: 0 to 1/s over 5 s, 1/s for 1 s, to 0 over 5 s.
+        let second = Duration::from_secs(1);
+        let stages = [stage(5000, 1), stage(1000, 1), stage(5000, 0)];
+        assert_eq!(
+            millis(Arrivals::ramp(0, second, &stages)),
+            vec![3162, 4472, 5500, 6527, 7837, 11000]
+        );
     }
 
     #[test]

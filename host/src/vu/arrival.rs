@@ -69,6 +69,7 @@ pub(crate) async fn run(
     run: Arc<ScenarioRun>,
     phase: watch::Receiver<Phase>,
     begin: oneshot::Sender<Duration>,
+    dispatched: oneshot::Sender<()>,
 ) {
     let max_vus = run.plan.max_vus() as usize;
     let mut vus = JoinSet::new();
@@ -111,13 +112,21 @@ pub(crate) async fn run(
             tracing::error!("cannot start the arrival pacer: {err}");
         }
     }
+    let mut dispatched = Some(dispatched);
     loop {
         let at = tokio::select! {
             biased;
             _ = stopped.wait_for(|p| *p != Phase::Running) => break,
             at = starts.recv() => match at {
                 Some(at) => at,
-                None => break,
+                None => {
+                    // Every start of the schedule was handed out: the executor's time may
+                    // end.
+                    if let Some(dispatched) = dispatched.take() {
+                        let _ = dispatched.send(());
+                    }
+                    break;
+                }
             },
         };
         let mut ticket = Ticket {

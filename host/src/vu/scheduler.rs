@@ -13,6 +13,11 @@ use super::closed;
 use super::gate::Gate;
 use super::tasks::TaskPicker;
 use crate::config::ScenarioPlan;
+
+/// Longest an open model's time is held past its end for the last starts of its schedule to
+/// be handed out (they are due by the end; only a stalled scheduler takes longer, and the
+/// starts it did not hand out then count as dropped).
+const LAST_START_GRACE: Duration = Duration::from_secs(1);
 use crate::engine::{RunContext, Scenario};
 
 /// Where a scenario is in its life, as its VUs see it.
@@ -101,6 +106,9 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     // The executor says when its time starts (an open model first readies its VUs).
     let (begin_tx, begin_rx) = oneshot::channel::<Duration>();
+    // An open model says when its schedule's every start was handed out: a ramp's last
+    // start may fall on the executor's very end, and must not lose a race with it.
+    let (dispatched_tx, dispatched_rx) = oneshot::channel::<()>();
     let expired = Arc::new(AtomicBool::new(false));
     let timer = {
         let (clock, length) = (run.clock.clone(), run.plan.executor.duration());
@@ -111,6 +119,8 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
             let time_up = async {
                 if let Ok(began) = begin_rx.await {
                     clock.sleep_until(began + length).await;
+                    // A closed model drops its sender: no wait.
+                    let _ = tokio::time::timeout(LAST_START_GRACE, dispatched_rx).await;
                     expired.store(true, Ordering::Relaxed);
                 }
             };
@@ -124,8 +134,9 @@ pub async fn run_scenario(run: Arc<ScenarioRun>, stop: watch::Receiver<bool>) {
         })
     };
     if run.plan.executor.is_arrival_rate() {
-        arrival::run(run.clone(), phase_rx, begin_tx).await;
+        arrival::run(run.clone(), phase_rx, begin_tx, dispatched_tx).await;
     } else {
+        drop(dispatched_tx);
         closed::run(run.clone(), phase_rx, begin_tx).await;
     }
     timer.abort();

@@ -65,6 +65,56 @@ fn shared_iterations_are_shared_as_k6_shares_them() {
     assert_eq!((last.max_vus(), last.has_work()), (0, false));
 }
 
+/// The start times of each of `executor`'s instances over `sequence`, in milliseconds.
+fn starts_of(executor: &Executor, sequence: &str) -> Vec<Vec<u128>> {
+    instances(executor, sequence)
+        .iter()
+        .map(|s| {
+            let starts = s.arrivals().expect("an open model");
+            starts.map(|d| d.as_millis()).collect()
+        })
+        .collect()
+}
+
+/// k6's RampingArrivalRateGlobalIters and RampingArrivalRateCal, split among instances.
+fn ramps_start_the_iterations_k6_gives_each_segment() {
+    // 0 to 20 then back to 0 per 950 ms, 1 s each: iterations 0 to 20 of the whole test.
+    let ramp = Executor::RampingArrivalRate {
+        start_rate: 0,
+        time_unit: Duration::from_millis(950),
+        stages: vec![stage(1000, 20), stage(1000, 0)],
+        pre_allocated_vus: 5,
+        max_vus: Some(5),
+    };
+    let all: Vec<u128> = ramp
+        .arrivals()
+        .expect("an open model")
+        .map(|d| d.as_millis())
+        .collect();
+    assert_eq!(all.len(), 21);
+    let expected: [&[usize]; 3] = [
+        &[1, 6, 11, 16],
+        &[0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 19, 20],
+        &[3, 8, 13, 18],
+    ];
+    for (starts, numbers) in starts_of(&ramp, "0,1/4,3/4,1").iter().zip(expected) {
+        let wanted: Vec<u128> = numbers.iter().map(|&n| all[n]).collect();
+        assert_eq!(starts, &wanted);
+    }
+    // 0 to 1/s over 5 s, 1/s for 1 s, to 0 over 5 s, in thirds (3 VUs: a third each).
+    let cal = Executor::RampingArrivalRate {
+        start_rate: 0,
+        time_unit: Duration::from_secs(1),
+        stages: vec![stage(5000, 1), stage(1000, 1), stage(5000, 0)],
+        pre_allocated_vus: 3,
+        max_vus: Some(3),
+    };
+    assert_eq!(
+        starts_of(&cal, "0,1/3,2/3,1"),
+        [vec![3162, 6527], vec![4472, 7837], vec![5500, 11000]]
+    );
+}
+
 #[test]
 fn arrival_rates_start_the_iterations_k6_gives_each_segment() {
     let executor = Executor::ConstantArrivalRate {
@@ -124,6 +174,7 @@ fn arrival_rates_start_the_iterations_k6_gives_each_segment() {
         })
         .collect();
     assert_eq!(firsts, [0, 20, 40]);
+    ramps_start_the_iterations_k6_gives_each_segment();
     let corner = scenario(
         Executor::RampingArrivalRate {
             start_rate: 1,
