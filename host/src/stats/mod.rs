@@ -17,6 +17,8 @@
 //! - `thresholds`: evaluating the plan's thresholds on the cumulative figures.
 //! - `series`: the bounded time series.
 //! - `trend`: the HdrHistogram wrapper and its sparse, mergeable copy.
+//! - `wire`: HdrHistogram's V2 encoding read into its buckets, for merging without the
+//!   histogram's whole range.
 //! - `snapshot`: the views handed out (snapshots, intervals, threshold verdicts).
 
 mod breakdown;
@@ -29,6 +31,7 @@ mod snapshot;
 mod submetric;
 mod thresholds;
 mod trend;
+mod wire;
 
 pub use breakdown::{MAX_TAG_VALUES, NamePoint, OTHER, POINT_ENTRIES, TagPoint, TallyStats};
 pub use collector::{Collector, Recorder};

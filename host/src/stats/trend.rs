@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{Percentiles, TrendStats};
@@ -23,6 +23,10 @@ pub struct Trend {
     /// an addition where the histogram's record is about a hundred instructions. `merge`
     /// moves them into the histogram it merges into; readers count them.
     zeros: u64,
+    /// A histogram read from mergeable results, as its non-zero buckets (the lowest value of
+    /// each, its count), not in `histogram`: merging it costs its buckets, not the range of
+    /// a whole histogram ([`super::wire`]). Readers take it into account.
+    wire: Vec<(u64, u64)>,
 }
 
 /// A trend as it is written in mergeable results: its histogram in HdrHistogram's V2
@@ -38,6 +42,11 @@ struct EncodedTrend {
 
 impl Serialize for Trend {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if !self.wire.is_empty() {
+            let mut copy = self.clone();
+            copy.take_in_wire();
+            return copy.serialize(serializer);
+        }
         let histogram = match self.recorded() {
             Some(histogram) => {
                 let mut bytes = Vec::new();
@@ -59,24 +68,23 @@ impl Serialize for Trend {
 
 impl<'de> Deserialize<'de> for Trend {
     /// A trend as [`Serialize`] wrote it; its histogram has the layout of every trend's
-    /// (three significant digits from 1, growing), so merging it is exact.
+    /// (three significant digits from 1, growing), so merging it is exact. The histogram is
+    /// kept as its buckets until it is merged or read.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let encoded = EncodedTrend::deserialize(deserializer)?;
-        let histogram = match encoded.histogram {
+        let wire = match encoded.histogram {
             Some(text) => {
                 let bytes = BASE64.decode(text).map_err(serde::de::Error::custom)?;
-                let mut histogram: Histogram<u64> = Deserializer::new()
-                    .deserialize(&mut bytes.as_slice())
-                    .map_err(|e| serde::de::Error::custom(format!("histogram: {e:?}")))?;
-                histogram.auto(true);
-                Some(histogram)
+                super::wire::decode(&bytes)
+                    .map_err(|e| serde::de::Error::custom(format!("histogram: {e}")))?
             }
-            None => None,
+            None => Vec::new(),
         };
         Ok(Self {
-            histogram,
+            histogram: None,
             sum: encoded.sum,
             zeros: encoded.zeros,
+            wire,
         })
     }
 }
@@ -94,6 +102,7 @@ impl Trend {
             histogram: None,
             sum: 0,
             zeros: 0,
+            wire: Vec::new(),
         }
     }
 
@@ -117,6 +126,9 @@ impl Trend {
 
     /// The smallest and the largest value, in thousandths (0 and 0 when empty).
     fn extremes(&self) -> (u64, u64) {
+        if !self.wire.is_empty() {
+            return self.settled().extremes();
+        }
         let (min, max) = self.recorded().map_or((0, 0), |h| (h.min(), h.max()));
         if self.zeros > 0 { (0, max) } else { (min, max) }
     }
@@ -124,13 +136,27 @@ impl Trend {
     /// This trend with its zeros in the histogram: itself when it holds none (a trend
     /// only merged into never does), else a copy.
     fn settled(&self) -> Cow<'_, Trend> {
-        if self.zeros == 0 {
+        if self.zeros == 0 && self.wire.is_empty() {
             return Cow::Borrowed(self);
         }
         let mut copy = self.clone();
         let zeros = std::mem::take(&mut copy.zeros);
         copy.add_zeros(zeros);
+        copy.take_in_wire();
         Cow::Owned(copy)
+    }
+
+    /// Puts the buckets read from mergeable results in the histogram.
+    fn take_in_wire(&mut self) {
+        let wire = std::mem::take(&mut self.wire);
+        if wire.is_empty() {
+            return;
+        }
+        let histogram = self.histogram_mut();
+        for (value, count) in wire {
+            // Auto-resizing histograms only fail on values beyond u64 range.
+            let _ = histogram.record_n(value, count);
+        }
     }
 
     /// Puts `count` zeros in the histogram.
@@ -174,16 +200,23 @@ impl Trend {
 
     /// Number of values.
     pub fn count(&self) -> u64 {
-        self.histogram.as_ref().map_or(0, Histogram::len) + self.zeros
+        let wire: u64 = self.wire.iter().map(|(_, count)| count).sum();
+        self.histogram.as_ref().map_or(0, Histogram::len) + self.zeros + wire
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &Trend) {
         self.add_zeros(other.zeros);
-        let Some(theirs) = other.recorded() else {
-            return;
-        };
-        let _ = self.histogram_mut().add(theirs);
+        self.take_in_wire();
+        if !other.wire.is_empty() {
+            let histogram = self.histogram_mut();
+            for &(value, count) in &other.wire {
+                let _ = histogram.record_n(value, count);
+            }
+        }
+        if let Some(theirs) = other.recorded() {
+            let _ = self.histogram_mut().add(theirs);
+        }
         self.sum += other.sum;
     }
 
@@ -195,6 +228,7 @@ impl Trend {
         }
         self.sum = 0;
         self.zeros = 0;
+        self.wire.clear();
     }
 
     /// The value at `quantile` (0..=1), in the output unit.
@@ -204,7 +238,7 @@ impl Trend {
 
     /// The values at `quantiles` (ascending, 0..=1) in one pass, in the output unit.
     pub fn quantiles<const N: usize>(&self, quantiles: [f64; N]) -> [f64; N] {
-        if self.zeros > 0 {
+        if self.zeros > 0 || !self.wire.is_empty() {
             return self.settled().quantiles(quantiles);
         }
         let mut out = [0.0; N];
@@ -272,7 +306,7 @@ impl Trend {
 
     /// A compact copy at two significant digits: what the time series keeps.
     pub fn sparse(&self) -> SparseTrend {
-        if self.zeros > 0 {
+        if self.zeros > 0 || !self.wire.is_empty() {
             return self.settled().sparse();
         }
         let mut buckets: Vec<(u16, u32)> = Vec::new();
@@ -556,6 +590,7 @@ mod tests {
             histogram: Some(histogram),
             sum: 12_000,
             zeros: 0,
+            wire: Vec::new(),
         };
         assert_eq!(trend.zeros, 4, "the zeros were not recorded one by one");
         assert_eq!(trend.stats(), reference.stats());
@@ -575,6 +610,39 @@ mod tests {
         assert_eq!((merged.count(), merged.min()), (7, 0.0));
         trend.reset();
         assert_eq!((trend.count(), trend.stats()), (0, TrendStats::default()));
+    }
+
+    #[test]
+    fn a_trend_read_back_answers_and_merges_as_the_one_written() {
+        let mut written = Trend::new();
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..5_000 {
+            written.record((rng.f64().powi(4) * 2e6) as u64);
+        }
+        let text = serde_json::to_string(&written).expect("serializes");
+        let read: Trend = serde_json::from_str(&text).expect("reads back");
+        assert!(
+            read.histogram.is_none(),
+            "kept as buckets until merged or read"
+        );
+        assert_eq!(read.count(), written.count());
+        assert_eq!(read.stats(), written.stats());
+        assert_eq!(read.locust_percentiles(), written.locust_percentiles());
+        assert_eq!(read.sparse(), written.sparse());
+        assert_eq!(serde_json::to_string(&read).expect("serializes"), text);
+        // Merged into a trend that holds values, and into one read back too.
+        let mut base = Trend::new();
+        (1..300u64).for_each(|v| base.record(v * 13));
+        let (mut by_buckets, mut by_histogram) = (base.clone(), base);
+        by_buckets.merge(&read);
+        by_histogram.merge(&written);
+        assert_eq!(by_buckets.histogram, by_histogram.histogram);
+        assert_eq!(by_buckets.stats(), by_histogram.stats());
+        let mut into_read: Trend = serde_json::from_str(&text).expect("reads back");
+        into_read.merge(&read);
+        let mut twice = written.clone();
+        twice.merge(&written);
+        assert_eq!(into_read.stats(), twice.stats());
     }
 
     #[test]
