@@ -25,8 +25,12 @@ use crate::runlog::Level;
 /// How long an agent's poll waits for work before it is answered "nothing" (and polls
 /// again): its heartbeat while idle.
 pub const POLL_WAIT: Duration = Duration::from_secs(15);
-/// An agent not heard from for this long is no longer counted as ready for a new run.
-const IDLE_GRACE: Duration = Duration::from_secs(30);
+/// An agent is idle while its poll waits, and this long after one returned (an agent
+/// polls again at once): one that stopped polling (it exited, or died) is not handed a part.
+const BETWEEN_POLLS: Duration = Duration::from_secs(2);
+/// A part offered and not taken by the agent's poll within this long goes to another agent:
+/// the first is gone (killed while its poll waited, say) and is forgotten.
+const OFFER_TIMEOUT: Duration = Duration::from_secs(5);
 /// An idle agent not heard from for this long is forgotten.
 const FORGET: Duration = Duration::from_secs(600);
 /// Time the claimed agents get to fetch and compile the scenario and say they are ready.
@@ -161,6 +165,8 @@ pub struct Distributed {
 struct Agent {
     name: String,
     seen: Instant,
+    /// Its polls waiting now (one, unless a dead one's connection has not closed yet).
+    polls: u32,
     /// A part offered and not yet taken by a poll.
     offer: Option<Assignment>,
     /// The run whose part it holds.
@@ -191,13 +197,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl Agent {
+    /// Whether it may be handed a part: it holds none and is polling.
+    fn is_idle(&self) -> bool {
+        self.busy.is_none() && (self.polls > 0 || self.seen.elapsed() < BETWEEN_POLLS)
+    }
+}
+
+/// A poll in progress: counted while it waits, however it ends (answered, or dropped with
+/// its connection).
+struct Polling<'a> {
+    fleet: &'a Fleet,
+    id: String,
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        if let Some(agent) = lock(&self.fleet.agents).get_mut(&self.id) {
+            agent.polls = agent.polls.saturating_sub(1);
+            agent.seen = Instant::now();
+        }
+    }
+}
+
 impl Fleet {
     /// Agents heard from lately and holding no part.
     pub fn idle(&self) -> usize {
-        lock(&self.agents)
-            .values()
-            .filter(|a| a.busy.is_none() && a.seen.elapsed() < IDLE_GRACE)
-            .count()
+        lock(&self.agents).values().filter(|a| a.is_idle()).count()
     }
 
     /// Agents idle (heard from lately, holding no part) and busy (holding one): for
@@ -205,10 +231,7 @@ impl Fleet {
     pub fn counts(&self) -> (usize, usize) {
         let agents = lock(&self.agents);
         let busy = agents.values().filter(|a| a.busy.is_some()).count();
-        let idle = agents
-            .values()
-            .filter(|a| a.busy.is_none() && a.seen.elapsed() < IDLE_GRACE)
-            .count();
+        let idle = agents.values().filter(|a| a.is_idle()).count();
         (idle, busy)
     }
 
@@ -216,6 +239,11 @@ impl Fleet {
     /// for a part to run.
     pub async fn poll(&self, id: &str, name: &str) -> Option<Assignment> {
         let deadline = tokio::time::Instant::now() + POLL_WAIT;
+        let _polling = Polling {
+            fleet: self,
+            id: id.to_owned(),
+        };
+        let mut counted = false;
         loop {
             let notified = self.offered.notified();
             let mut notified = std::pin::pin!(notified);
@@ -228,11 +256,16 @@ impl Fleet {
                 let agent = agents.entry(id.to_owned()).or_insert_with(|| Agent {
                     name: name.to_owned(),
                     seen: Instant::now(),
+                    polls: 0,
                     offer: None,
                     busy: None,
                 });
                 agent.seen = Instant::now();
                 agent.name = name.to_owned();
+                if !counted {
+                    agent.polls += 1;
+                    counted = true;
+                }
                 if let Some(offer) = agent.offer.take() {
                     return Some(offer);
                 }
@@ -262,15 +295,13 @@ impl Fleet {
         count: usize,
     ) -> Option<Vec<(String, String)>> {
         let mut agents = lock(&self.agents);
-        let mut idle: Vec<(&String, &mut Agent)> = agents
-            .iter_mut()
-            .filter(|(_, a)| a.busy.is_none() && a.seen.elapsed() < IDLE_GRACE)
-            .collect();
+        let mut idle: Vec<(&String, &mut Agent)> =
+            agents.iter_mut().filter(|(_, a)| a.is_idle()).collect();
         if idle.len() < count {
             return None;
         }
-        // The most recently heard from first: the likeliest to be polling now.
-        idle.sort_by_key(|(_, a)| a.seen.elapsed());
+        // Those polling now first, then the most recently heard from.
+        idle.sort_by_key(|(_, a)| (a.polls == 0, a.seen.elapsed()));
         let claimed = idle
             .into_iter()
             .take(count)
@@ -284,6 +315,24 @@ impl Fleet {
         drop(agents);
         self.offered.notify_waiters();
         Some(claimed)
+    }
+
+    /// Whether `agent` has taken the part offered to it (a poll returned it), or is gone.
+    fn offer_taken(&self, agent: &str) -> bool {
+        lock(&self.agents)
+            .get(agent)
+            .is_none_or(|a| a.offer.is_none())
+    }
+
+    /// Forgets `agent` (it did not take its offer: it is gone) and offers its part to
+    /// another idle agent; that agent's id and name, if one is idle.
+    fn reoffer(&self, run: &str, agent: &str) -> Option<(String, String)> {
+        let offer = {
+            let mut agents = lock(&self.agents);
+            agents.remove(agent).and_then(|a| a.offer)?
+        };
+        self.claim(run, |_| offer.clone(), 1)
+            .and_then(|claimed| claimed.into_iter().next())
     }
 
     /// Frees the agents that held parts of `run`.
@@ -370,7 +419,7 @@ impl Fleet {
                 failure: None,
             })
             .collect();
-        if let Err(reason) = run.wait_ready().await {
+        if let Err(reason) = run.wait_ready(self, &request.run).await {
             run.start.send_replace(Some(StartAnswer::Abort {
                 reason: reason.clone(),
             }));
@@ -547,13 +596,36 @@ impl Distributed {
         Ok(())
     }
 
+    /// Hands the part of an agent that did not take its offer in time to another agent.
+    fn replace_gone_agents(&self, fleet: &Fleet, run_id: &str) {
+        let mut parts = lock(&self.parts);
+        let count = parts.len();
+        for (index, part) in parts.iter_mut().enumerate() {
+            let waiting = part.state == PartState::Offered && part.seen.elapsed() >= OFFER_TIMEOUT;
+            if !waiting || fleet.offer_taken(&part.agent) {
+                continue;
+            }
+            let gone = part.describe(index, count);
+            if let Some((agent, name)) = fleet.reoffer(run_id, &part.agent) {
+                self.handle.log(
+                    Level::Warn,
+                    &format!("{gone} did not take its part; it goes to agent {name:?}"),
+                );
+                part.agent = agent;
+                part.name = name;
+                part.seen = Instant::now();
+            }
+        }
+    }
+
     /// Waits until every offered part is ready; the reason when one is not in time.
-    async fn wait_ready(&self) -> Result<(), String> {
+    async fn wait_ready(&self, fleet: &Fleet, run_id: &str) -> Result<(), String> {
         let started = Instant::now();
         loop {
             if self.handle.stop_requested() {
                 return Err("the run was stopped before its agents were ready".into());
             }
+            self.replace_gone_agents(fleet, run_id);
             {
                 let parts = lock(&self.parts);
                 let failed = parts.iter().enumerate().find_map(|(index, p)| {
@@ -664,6 +736,7 @@ mod tests {
                 Agent {
                     name: (*name).to_owned(),
                     seen: Instant::now(),
+                    polls: 1,
                     offer: None,
                     busy: None,
                 },
@@ -695,5 +768,32 @@ mod tests {
         );
         fleet.release("r");
         assert_eq!(fleet.counts(), (2, 0));
+    }
+
+    #[test]
+    fn only_polling_agents_get_parts_and_an_offer_not_taken_moves_on() {
+        let fleet = fleet_of(&["gone", "here"]);
+        {
+            let mut agents = lock(&fleet.agents);
+            let gone = agents.get_mut("gone").expect("an agent");
+            gone.polls = 0;
+            gone.seen = Instant::now()
+                .checked_sub(BETWEEN_POLLS * 2)
+                .expect("a past instant");
+        }
+        assert_eq!(fleet.counts(), (1, 0), "an agent that stopped polling is not idle");
+        let claimed = fleet.claim("r", assignment, 1).expect("one polls");
+        assert_eq!(claimed[0].0, "here");
+        // An agent that was offered a part and never took it: the part goes on.
+        let late = fleet_of(&["late"]);
+        let fleet = fleet_of(&["silent", "next"]);
+        let claimed = fleet.claim("r", assignment, 1).expect("an agent");
+        let silent = claimed[0].0.clone();
+        assert!(!fleet.offer_taken(&silent));
+        let (next, _) = fleet.reoffer("r", &silent).expect("another is idle");
+        assert_ne!(next, silent);
+        assert!(!lock(&fleet.agents).contains_key(&silent), "forgotten");
+        assert!(!fleet.offer_taken(&next), "offered the same part");
+        assert!(late.reoffer("r", "late").is_none(), "nothing offered: nothing to move");
     }
 }
