@@ -781,7 +781,11 @@ mod tests {
                 .checked_sub(BETWEEN_POLLS * 2)
                 .expect("a past instant");
         }
-        assert_eq!(fleet.counts(), (1, 0), "an agent that stopped polling is not idle");
+        assert_eq!(
+            fleet.counts(),
+            (1, 0),
+            "an agent that stopped polling is not idle"
+        );
         let claimed = fleet.claim("r", assignment, 1).expect("one polls");
         assert_eq!(claimed[0].0, "here");
         // An agent that was offered a part and never took it: the part goes on.
@@ -794,6 +798,9 @@ mod tests {
         assert_ne!(next, silent);
         assert!(!lock(&fleet.agents).contains_key(&silent), "forgotten");
         assert!(!fleet.offer_taken(&next), "offered the same part");
-        assert!(late.reoffer("r", "late").is_none(), "nothing offered: nothing to move");
+        assert!(
+            late.reoffer("r", "late").is_none(),
+            "nothing offered: nothing to move"
+        );
     }
 }

@@ -60,7 +60,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<(u64, u64)>, WireError> {
     let payload = bytes
         .get(HEADER_BYTES..HEADER_BYTES + length)
         .ok_or(WireError::Malformed("shorter than its payload"))?;
-    let mut buckets = Vec::new();
+    // A bucket takes one byte of the payload at least.
+    let mut buckets = Vec::with_capacity(payload.len() / 2);
     let (mut at, mut index) = (0usize, 0u64);
     while at < payload.len() {
         let (encoded, read) = varint(&payload[at..])?;
