@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use loadwright_host::demo::DemoTarget;
 use loadwright_tests::guests;
+use loadwright_tests::target::Recorder;
 use serde_json::{Value, json};
 
 use super::{Server, config, token_hash};
@@ -208,6 +209,61 @@ fn three_agents_run_the_shop_example_as_one_run() {
         );
     }
     demo.shutdown();
+}
+
+#[test]
+fn the_hooks_run_once_at_the_coordinator_and_every_agent_gets_the_setup_data() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let target = runtime.block_on(Recorder::start());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"), &agent_config());
+    let _agents: Vec<Agent> = (1..=3)
+        .map(|n| Agent::start(&server, &format!("agent-{n}"), &[]))
+        .collect();
+    wait_for_idle(&server, 3);
+    let scenario = server.upload_guest(guests::PROBE);
+    let id = server.start_run(
+        &scenario,
+        json!({"base_url": target.url(), "agents": 3, "vus": 3, "iterations": 9,
+               "params": {"mode": "snapshot"}}),
+    );
+    let run = server.wait_for_end(&id);
+    assert_eq!(run["state"], "completed", "{run}");
+    let requests = target.requests();
+    assert_eq!(target.count("/hook/test-start"), 1, "on-test-start once");
+    let snaps: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("/snap?"))
+        .collect();
+    assert_eq!(snaps.len(), 9, "{requests:?}");
+    assert!(
+        snaps.iter().all(|r| r.contains("&setup=setup-ok")),
+        "every agent's VUs read the coordinator's setup data: {snaps:?}"
+    );
+    let mut vus: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.strip_prefix("/hook/vu-start?vu="))
+        .collect();
+    vus.sort_unstable();
+    assert_eq!(
+        vus,
+        ["1", "2", "3"],
+        "one VU per agent, numbered as in one process"
+    );
+    // on-test-stop once, at the coordinator, on the merged figures: every request the
+    // target saw (the agents' and the coordinator's hooks') but its own report.
+    let stops: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("/hook/test-stop"))
+        .collect();
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    let before = requests.len() - 1;
+    assert!(
+        stops[0].starts_with(&format!("/hook/test-stop?requests={before}&")),
+        "{stops:?} after {before} requests"
+    );
+    let merged = values(&run["summary"], "http_reqs")["count"].as_f64();
+    assert_eq!(merged, Some(requests.len() as f64));
 }
 
 #[test]
