@@ -3,9 +3,9 @@
 //!
 //! # Layout
 //!
-//! - `cli`: the `host` command line (`run`, `report`, `serve`, `inspect`, `target`), the
-//!   terminal's live control keys and `host run --web`'s run page, a thin shell over
-//!   [`run`] and [`api`].
+//! - `cli`: the `host` command line (`run`, `report`, `serve`, `agent`, `inspect`,
+//!   `target`), the terminal's live control keys and `host run --web`'s run page, a thin
+//!   shell over [`run`] and [`api`].
 //! - [`api`]: the server's HTTP API (`host serve`): tenants, scenarios, runs, live stats
 //!   (SSE), reports, OpenAPI, Prometheus metrics, and the dashboard's files (`host/web`).
 //! - [`store`]: the server's persistence: SQLite for metadata, runs, series and reports;
