@@ -221,9 +221,9 @@ impl Drop for Polling<'_> {
 }
 
 impl Fleet {
-    /// Agents heard from lately and holding no part.
+    /// Agents polling (or between two polls) and holding no part.
     pub fn idle(&self) -> usize {
-        lock(&self.agents).values().filter(|a| a.is_idle()).count()
+        self.counts().0
     }
 
     /// Agents idle (heard from lately, holding no part) and busy (holding one): for

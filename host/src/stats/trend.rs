@@ -149,11 +149,16 @@ impl Trend {
     /// Puts the buckets read from mergeable results in the histogram.
     fn take_in_wire(&mut self) {
         let wire = std::mem::take(&mut self.wire);
-        if wire.is_empty() {
+        self.record_buckets(&wire);
+    }
+
+    /// Records buckets read from mergeable results (lowest value, count) in the histogram.
+    fn record_buckets(&mut self, buckets: &[(u64, u64)]) {
+        if buckets.is_empty() {
             return;
         }
         let histogram = self.histogram_mut();
-        for (value, count) in wire {
+        for &(value, count) in buckets {
             // Auto-resizing histograms only fail on values beyond u64 range.
             let _ = histogram.record_n(value, count);
         }
@@ -208,12 +213,7 @@ impl Trend {
     pub fn merge(&mut self, other: &Trend) {
         self.add_zeros(other.zeros);
         self.take_in_wire();
-        if !other.wire.is_empty() {
-            let histogram = self.histogram_mut();
-            for &(value, count) in &other.wire {
-                let _ = histogram.record_n(value, count);
-            }
-        }
+        self.record_buckets(&other.wire);
         if let Some(theirs) = other.recorded() {
             let _ = self.histogram_mut().add(theirs);
         }
