@@ -5,7 +5,9 @@
 # Debian's chromium and chromium-driver, and playwright-core from npm into tests/web (the
 # host itself never needs Node: its pages are committed, see host/web/README.md); with
 # --deploy, what the deployment files' test needs: kubernetes-validate (PyPI; it carries the
-# Kubernetes API's schemas, so no cluster and no download at test time) in .tools/deployvenv.
+# Kubernetes API's schemas, so no cluster and no download at test time) in .tools/deployvenv;
+# with --observability, what the observability outputs' tests need: Debian's prometheus
+# (started by the tests themselves on loopback, never as a service).
 # Run from anywhere.
 set -euo pipefail
 
@@ -21,12 +23,14 @@ fi
 go=false
 web=false
 deploy=false
+observability=false
 for arg in "$@"; do
   case "$arg" in
     --go) go=true ;;
     --web) web=true ;;
     --deploy) deploy=true ;;
-    *) echo "usage: scripts/setup.sh [--go] [--web] [--deploy]" >&2; exit 2 ;;
+    --observability) observability=true ;;
+    *) echo "usage: scripts/setup.sh [--go] [--web] [--deploy] [--observability]" >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +42,13 @@ if $deploy; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet 'kubernetes-validate==1.37.0'
   fi
+fi
+
+if $observability && ! command -v prometheus >/dev/null 2>&1; then
+  echo "installing Debian's prometheus (the observability outputs' tests' receiver)..."
+  packages=(--no-install-recommends prometheus)
+  apt-get install -y "${packages[@]}" >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y "${packages[@]}" >/dev/null; }
 fi
 
 if $web; then

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-scripts/setup.sh --go --web --deploy
+scripts/setup.sh --go --web --deploy --observability
 cargo fmt --all -- --check
 # The guests are workspaces of their own, outside `--all`.
 for guests in guest-examples tests/guests; do

@@ -15,6 +15,7 @@ mod hardening;
 mod hooks;
 mod https;
 mod loading;
+mod observability;
 mod open_model;
 mod precedence;
 mod results;

@@ -35,6 +35,12 @@ pub(crate) async fn report(args: ReportArgs) -> anyhow::Result<Exit> {
     }
     let results = Results::open(&args.files)?;
     let mut outputs = Outputs::open(&args.outputs)?;
+    if outputs.pushes() {
+        bail!(
+            "--out otlp and --out prometheus-rw push a live run's figures; host report writes \
+             json, csv, ndjson and html"
+        );
+    }
     let mut output_error = None;
     let merged = results.merge(|interval| {
         if output_error.is_none()

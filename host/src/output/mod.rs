@@ -1,6 +1,7 @@
 //! What a run leaves for people and programs: the plan at start, live progress, the end
-//! summary on the terminal, and the files of `--out` (JSON summary, Locust CSV, NDJSON, the
-//! HTML report).
+//! summary on the terminal, the files of `--out` (JSON summary, Locust CSV, NDJSON, the
+//! HTML report, mergeable results) and its observability outputs (OTLP, Prometheus remote
+//! write).
 //!
 //! # Layout
 //!
@@ -12,11 +13,14 @@
 //! - [`assets`]: the browser files the report and the dashboard share (uPlot, the charts).
 //! - `merge`: result files merged into one run's report (`host report`).
 //! - `result`: the mergeable result file (`--out result=FILE`), written as intervals close.
+//! - [`export`]: the observability outputs (`otlp=URL`, `prometheus-rw=URL`), pushed at
+//!   every interval.
 //! - `sinks`: `--out` specs and the open [`Outputs`] of a run.
 //! - `format`: numbers for people.
 
 pub mod assets;
 mod csv;
+pub mod export;
 mod format;
 mod html;
 mod json;

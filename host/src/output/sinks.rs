@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::csv::CsvFiles;
+use super::export::{Export, Exporters, Protocol, RunLabels};
 use super::html::html_report;
 use super::json::Summary;
 use super::result::{ResultFile, ResultWriter};
+use crate::http::Egress;
 use crate::run::{Report, RunHandle};
 use crate::stats::IntervalStats;
 
@@ -27,21 +29,36 @@ pub enum OutputSpec {
     Html(PathBuf),
     /// `result=FILE`: every interval's counters and histograms, for `host report` to merge.
     Result(PathBuf),
+    /// `otlp=URL` or `prometheus-rw=URL`: the figures pushed at every interval.
+    Export(Export),
 }
 
 impl OutputSpec {
-    /// Reads `json=FILE`, `csv=PREFIX`, `ndjson=FILE`, `html=FILE` or `result=FILE`.
+    /// Reads `json=FILE`, `csv=PREFIX`, `ndjson=FILE`, `html=FILE`, `result=FILE`,
+    /// `otlp=URL` or `prometheus-rw=URL`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let usage = || {
             format!(
                 "--out {text:?}: write json=FILE (the summary), csv=PREFIX (Locust's CSV files), \
-                 ndjson=FILE (one line per stats interval), html=FILE (the report page) or \
-                 result=FILE (the mergeable results, for host report)"
+                 ndjson=FILE (one line per stats interval), html=FILE (the report page), \
+                 result=FILE (the mergeable results, for host report), otlp=URL (an \
+                 OpenTelemetry collector) or prometheus-rw=URL (a Prometheus remote-write \
+                 receiver)"
             )
         };
         let (kind, target) = text.split_once('=').ok_or_else(usage)?;
         if target.is_empty() {
             return Err(usage());
+        }
+        let export = |protocol| {
+            Export::new(protocol, target)
+                .map(Self::Export)
+                .map_err(|e| format!("--out {text:?}: {e}"))
+        };
+        match kind {
+            "otlp" => return export(Protocol::Otlp),
+            "prometheus-rw" => return export(Protocol::PrometheusRw),
+            _ => {}
         }
         let target = PathBuf::from(target);
         match kind {
@@ -64,6 +81,8 @@ pub struct Outputs {
     html: Vec<PathBuf>,
     result: Option<ResultFile>,
     writer: Option<ResultWriter>,
+    exports: Vec<Export>,
+    exporters: Option<Exporters>,
 }
 
 impl Outputs {
@@ -95,6 +114,7 @@ impl Outputs {
                     }
                     outputs.result = Some(ResultFile::create(path)?);
                 }
+                OutputSpec::Export(export) => outputs.exports.push(export.clone()),
             }
         }
         Ok(outputs)
@@ -106,9 +126,19 @@ impl Outputs {
         self.result.is_some()
     }
 
+    /// Whether any output pushes the figures of a live run (which `host report` has not).
+    pub fn pushes(&self) -> bool {
+        !self.exports.is_empty()
+    }
+
     /// Starts writing the result file, if any, from `handle`'s run (started with
-    /// [`Outputs::keeps_deltas`]).
-    pub fn follow(&mut self, handle: &RunHandle) -> anyhow::Result<()> {
+    /// [`Outputs::keeps_deltas`]), and pushing its figures, labelled with `labels`, to the
+    /// observability outputs.
+    pub fn follow(&mut self, handle: &RunHandle, labels: RunLabels) -> anyhow::Result<()> {
+        if !self.exports.is_empty() {
+            let exporters = Exporters::start(&self.exports, handle, labels, Egress::open())?;
+            self.exporters = Some(exporters);
+        }
         let Some(file) = self.result.take() else {
             return Ok(());
         };
@@ -136,8 +166,14 @@ impl Outputs {
         Ok(())
     }
 
-    /// Writes the end-of-test outputs; returns every file written.
+    /// Writes the end-of-test outputs; returns every file written. How each observability
+    /// output fared is said on stderr.
     pub async fn finish(self, report: &Report) -> anyhow::Result<Vec<PathBuf>> {
+        if let Some(exporters) = self.exporters {
+            for fared in exporters.finish().await {
+                eprintln!("{fared}");
+            }
+        }
         let mut written = Vec::new();
         if let Some(writer) = self.writer {
             written.push(writer.finish(report).await?);
@@ -184,6 +220,19 @@ mod tests {
             OutputSpec::parse("result=part-1.ndjson"),
             Ok(OutputSpec::Result("part-1.ndjson".into()))
         );
+        let Ok(OutputSpec::Export(otlp)) = OutputSpec::parse("otlp=http://127.0.0.1:4318") else {
+            panic!("otlp=URL is an export");
+        };
+        assert_eq!(otlp.url.as_str(), "http://127.0.0.1:4318/v1/metrics");
+        let Ok(OutputSpec::Export(rw)) =
+            OutputSpec::parse("prometheus-rw=http://127.0.0.1:9090/api/v1/write")
+        else {
+            panic!("prometheus-rw=URL is an export");
+        };
+        assert_eq!(rw.protocol, Protocol::PrometheusRw);
+        assert_eq!(rw.url.path(), "/api/v1/write");
+        let err = OutputSpec::parse("otlp=ftp://x").unwrap_err();
+        assert!(err.contains("not an http or https URL"), "{err}");
         let err = OutputSpec::parse("xml=a").unwrap_err();
         assert!(err.contains("json=FILE"), "{err}");
         assert!(OutputSpec::parse("json=").is_err());

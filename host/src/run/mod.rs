@@ -35,7 +35,9 @@ use crate::config::{Limits, Plan};
 use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::http::{Client, ClientOptions, Egress, Resolve};
 use crate::runlog::{Level, LogLine, RunLog, Source};
-use crate::stats::{Collector, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics, Snapshot};
+use crate::stats::{
+    Collector, Exposition, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics, Snapshot,
+};
 use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
@@ -438,6 +440,11 @@ impl RunHandle {
     /// The cumulative statistics now.
     pub fn snapshot(&self) -> Snapshot {
         self.shared.collector.snapshot()
+    }
+
+    /// The cumulative figures now as metric families (the observability outputs').
+    pub fn exposition(&self) -> Exposition {
+        self.shared.collector.exposition()
     }
 
     /// Active VUs now (a snapshot's `vus`, without building the snapshot).

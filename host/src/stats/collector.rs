@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::TagPoint;
 use super::breakdown::{self, Tallies, Tally};
 use super::delta::{IntervalDelta, RecordedMetrics};
+use super::exposition::Exposition;
 use super::metrics::{
     ConnectionCounts, CustomKind, IterationOutcome, Metrics, Recorded, RequestSample, Row,
 };
@@ -316,6 +317,18 @@ impl Collector {
         let mut aggregate = lock(&self.aggregate);
         self.drain(&mut aggregate);
         RecordedMetrics(aggregate.cumulative.clone())
+    }
+
+    /// The cumulative figures now as metric families, for the observability outputs.
+    pub fn exposition(&self) -> Exposition {
+        let mut aggregate = lock(&self.aggregate);
+        self.drain(&mut aggregate);
+        let vus_max = self.vus_max.load(Ordering::Relaxed);
+        let families = super::exposition::families(&aggregate.cumulative, self.vus(), vus_max);
+        Exposition {
+            at: SystemTime::now(),
+            families,
+        }
     }
 
     /// Adds what another collector recorded (of the same plan: its thresholds' sub-metrics

@@ -12,6 +12,8 @@
 //! - `delta`: what a collector recorded in the form that serializes and merges exactly
 //!   (histograms in HdrHistogram's V2 encoding): [`RecordedMetrics`], and each interval's
 //!   [`IntervalDelta`] a run hands on to a result file or a coordinator.
+//! - `exposition`: the cumulative figures as metric families ([`Exposition`]), which the
+//!   observability outputs and `/metrics` encode.
 //! - `metrics`: what one span records (rows, phases, iterations, checks, custom metrics).
 //! - `submetric`: the tagged sub-metrics thresholds filter on, and the [`Scope`] of a sample.
 //! - `thresholds`: evaluating the plan's thresholds on the cumulative figures.
@@ -24,6 +26,7 @@
 mod breakdown;
 mod collector;
 mod delta;
+mod exposition;
 mod metrics;
 mod names;
 mod series;
@@ -37,6 +40,7 @@ pub use breakdown::{MAX_TAG_VALUES, NamePoint, OTHER, POINT_ENTRIES, TagPoint, T
 pub use collector::{Collector, Recorder};
 pub(crate) use delta::seconds;
 pub use delta::{IntervalDelta, RecordedMetrics};
+pub use exposition::{Distribution, Exposition, Family, Kind, Series, Unit, Value};
 pub use metrics::{
     ConnectionInfo, CustomKind, IterationOutcome, PHASE_METRICS, Recorded, RequestSample,
 };

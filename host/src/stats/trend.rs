@@ -304,6 +304,25 @@ impl Trend {
         Percentiles(self.quantiles(super::snapshot::LOCUST_QUANTILES))
     }
 
+    /// The values of zero, and every non-empty bucket above zero (the lowest value it
+    /// holds, its count), ascending: the whole distribution at the histogram's precision.
+    /// A value is never placed above itself, so one recorded exactly at a bucket bound of
+    /// an output's is counted under that bound.
+    pub(crate) fn buckets(&self) -> (u64, Vec<(u64, u64)>) {
+        let settled = self.settled();
+        let mut zeros = 0;
+        let mut buckets = Vec::new();
+        if let Some(histogram) = &settled.histogram {
+            for v in histogram.iter_recorded() {
+                match histogram.lowest_equivalent(v.value_iterated_to()) {
+                    0 => zeros += v.count_at_value(),
+                    value => buckets.push((value, v.count_at_value())),
+                }
+            }
+        }
+        (zeros, buckets)
+    }
+
     /// A compact copy at two significant digits: what the time series keeps.
     pub fn sparse(&self) -> SparseTrend {
         if self.zeros > 0 || !self.wire.is_empty() {

@@ -20,8 +20,9 @@ use crate::config::{Plan, PlanDocument, Segment, Sequence, Stage, Threshold};
 use crate::demo::DemoTarget;
 use crate::engine::{Engine, EngineOptions, Scenario, ScenarioInfo};
 use crate::http::{ConnectionPolicy, Egress, Rule, TlsVersion};
+use crate::output::export::RunLabels;
 use crate::output::{OutputSpec, Outputs, plan_lines, summary};
-use crate::run::{Run, RunOptions};
+use crate::run::{Run, RunHandle, RunOptions};
 
 /// Flags of `host run`. Shorthand flags replace the scenario's own scenarios, as in k6.
 #[derive(Debug, Args)]
@@ -120,9 +121,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:5665")]
     pub web: Option<SocketAddr>,
     /// Where results go: json=FILE, csv=PREFIX, ndjson=FILE, html=FILE, result=FILE (the
-    /// mergeable results `host report` reads; see docs/distributed.md). Repeatable.
+    /// mergeable results `host report` reads; see docs/distributed.md), otlp=URL (an
+    /// OpenTelemetry collector) or prometheus-rw=URL (a Prometheus remote-write receiver; see
+    /// docs/outputs.md). Repeatable.
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET", value_parser = OutputSpec::parse)]
     pub outputs: Vec<OutputSpec>,
+    /// The `run` label of the figures otlp and prometheus-rw push (default: made up, and
+    /// shown at the start).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
     /// VUs started per second at the beginning (default: all at once).
     #[arg(long)]
     pub spawn_rate: Option<f64>,
@@ -190,7 +197,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         ..RunOptions::default()
     };
     let handle = Run::start_with(&engine, scenario, plan, options)?;
-    if let Err(err) = outputs.follow(&handle) {
+    if let Err(err) = outputs.follow(&handle, run_labels(&args, &handle)) {
         handle.stop();
         return Err(err);
     }
@@ -215,6 +222,27 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         None => outputs.finish(&report).await,
     };
     exit_code(&report, announce_written(written))
+}
+
+/// What the figures pushed by the observability outputs are labelled with: the run id
+/// given or made up, and the scenario file's name.
+fn run_labels(args: &RunArgs, handle: &RunHandle) -> RunLabels {
+    let scenario = args.scenario.file_stem().map_or_else(
+        || args.scenario.display().to_string(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    RunLabels {
+        run: run_id(args),
+        scenario,
+        started_at: handle.started_at(),
+    }
+}
+
+/// The run id of `--run-id`, or one made up (12 hex digits), the same for a run's life.
+fn run_id(args: &RunArgs) -> String {
+    static MADE_UP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("{:012x}", fastrand::u64(..) >> 16));
+    args.run_id.clone().unwrap_or_else(|| MADE_UP.clone())
 }
 
 /// Says where the run's page is; one line on stderr, even with --quiet (a script that asked
@@ -327,6 +355,16 @@ fn banner(args: &RunArgs, info: &ScenarioInfo, plan: &Plan, notes: &Notes<'_>) {
     }
     if let Some(note) = &notes.open_files {
         eprintln!("  files      {note}");
+    }
+    if args
+        .outputs
+        .iter()
+        .any(|o| matches!(o, OutputSpec::Export(_)))
+    {
+        eprintln!(
+            "  run id     {} (the run label of the pushed metrics)",
+            run_id(args)
+        );
     }
     if notes.keys {
         eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");
