@@ -95,14 +95,24 @@ impl Prometheus {
         std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
     }
 
-    /// The value of the instant query `promql` now, if it has one sample.
-    pub fn query(&self, promql: &str) -> Option<f64> {
+    /// Prometheus' whole answer to the instant query `promql` now (`status`, `data`).
+    pub fn query_answer(&self, promql: &str) -> serde_json::Value {
         let url = format!("{}/api/v1/query", self.url());
-        let mut answer = ureq::get(&url)
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut answer = agent
+            .get(&url)
             .query("query", promql)
             .call()
             .unwrap_or_else(|e| panic!("query {promql}: {e}"));
-        let body: serde_json::Value = answer.body_mut().read_json().expect("JSON answer");
+        answer.body_mut().read_json().expect("JSON answer")
+    }
+
+    /// The value of the instant query `promql` now, if it has one sample.
+    pub fn query(&self, promql: &str) -> Option<f64> {
+        let body = self.query_answer(promql);
         let result = body["data"]["result"].as_array()?;
         let [sample] = result.as_slice() else {
             return None;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use super::exports;
 use super::state::AppState;
 use super::stats::LogView;
+use crate::output::export::Exporters;
 use crate::output::{Summary, exceptions_csv, failures_csv, history_csv, stats_csv};
 use crate::run::RunHandle;
 use crate::store::RunState;
@@ -21,8 +23,15 @@ pub const REPORT_FILES: [&str; 4] = [
     "exceptions.csv",
 ];
 
-/// Follows run `id` to its end, persisting as it goes.
-pub async fn persist(state: Arc<AppState>, id: String, handle: RunHandle) {
+/// Follows run `id` to its end, persisting as it goes; at the end, waits for its
+/// observability outputs' last batches (at most 10 s) so that how they fared is in the
+/// stored log.
+pub async fn persist(
+    state: Arc<AppState>,
+    id: String,
+    handle: RunHandle,
+    exporters: Option<Exporters>,
+) {
     let mut intervals = handle.subscribe();
     let mut status = handle.watch_status();
     let mut recorded = RunState::Starting;
@@ -63,6 +72,9 @@ pub async fn persist(state: Arc<AppState>, id: String, handle: RunHandle) {
         }
     }
     let report = handle.wait().await;
+    if let Some(exporters) = exporters {
+        exports::finish(exporters, &handle).await;
+    }
     let (final_state, reason) = RunState::of(&report.status);
     let summary = serde_json::to_value(Summary::of(&report)).unwrap_or_default();
     let lines: Vec<LogView> = handle.recent_logs().iter().map(Into::into).collect();

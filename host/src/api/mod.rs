@@ -14,6 +14,8 @@
 //! - [`scenarios`]: upload (validated, compiled, content-addressed), list, get, delete.
 //! - [`runs`]: create within quotas and caps, list, get, stop, live control.
 //! - [`stats`]: snapshot, time series, live stream (SSE), report (JSON, CSV), log.
+//! - [`exports`]: a run's observability outputs, checked against its tenant's
+//!   configuration, and how they fared in its log.
 //! - [`lifecycle`]: persisting a run as it goes and at its end.
 //! - [`fleet`]: the coordinator's agents and distributed runs: claiming agents, parts,
 //!   the agreed start, merging their intervals, lost agents.
@@ -24,6 +26,7 @@
 
 pub mod agents;
 pub mod error;
+pub mod exports;
 pub mod fleet;
 pub mod lifecycle;
 pub mod openapi;

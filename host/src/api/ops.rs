@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use super::tenants::Caller;
-use crate::stats::Snapshot;
+use crate::output::export::prometheus;
+use crate::stats::{Distribution, Snapshot, Value};
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
@@ -36,6 +37,35 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static
     }
 }
 
+/// Each run in progress's request durations, every request name together, as a classic
+/// histogram (the buckets of the observability outputs, `docs/outputs.md`).
+fn run_latencies(out: &mut String, state: &AppState) {
+    let live: Vec<_> = state
+        .live()
+        .iter()
+        .map(|(id, run)| (id.clone(), run.tenant.clone(), run.handle.clone()))
+        .collect();
+    let name = "loadwright_run_http_req_duration_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Request durations of a run in progress, every request name together.\n\
+         # TYPE {name} histogram"
+    );
+    for (id, tenant, handle) in live {
+        let mut all = Distribution::default();
+        let figures = handle.exposition();
+        for series in figures
+            .family("http_req_duration")
+            .map_or(&[][..], |f| &f.series)
+        {
+            if let Value::Histogram(d) = &series.value {
+                all.merge(d);
+            }
+        }
+        prometheus::write_histogram(out, name, &[("tenant", &tenant), ("run", &id)], &all);
+    }
+}
+
 /// A per-run series: name, type, help, and its value in a snapshot.
 type RunSeries = (
     &'static str,
@@ -44,16 +74,8 @@ type RunSeries = (
     fn(&Snapshot) -> f64,
 );
 
-/// A label value, escaped as the exposition format wants.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Runs by tenant and state, and per run in progress its VUs, requests, failures and
-/// current rps, in Prometheus text format. Needs the admin token (tenants and runs are
+/// Runs by tenant and state, and per run in progress its VUs, requests, failures, current
+/// rps and request durations (a histogram), in Prometheus text format. Needs the admin token (tenants and runs are
 /// named in it).
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
@@ -78,7 +100,7 @@ pub async fn metrics(
         let _ = writeln!(
             out,
             "loadwright_runs{{tenant=\"{}\",state=\"{}\"}} {count}",
-            label(&tenant),
+            prometheus::escape(&tenant),
             run_state.as_str()
         );
     }
@@ -119,12 +141,13 @@ pub async fn metrics(
             let _ = writeln!(
                 out,
                 "{name}{{tenant=\"{}\",run=\"{}\"}} {}",
-                label(tenant),
-                label(id),
+                prometheus::escape(tenant),
+                prometheus::escape(id),
                 value(snapshot)
             );
         }
     }
+    run_latencies(&mut out, &state);
     let (idle, busy) = state.fleet.counts();
     let _ = writeln!(
         out,

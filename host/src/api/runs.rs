@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorBody};
+use super::exports;
 use super::fleet::{self, AgentLoss};
 use super::lifecycle;
 use super::scenarios::{load_error, writer};
@@ -63,6 +64,13 @@ pub struct CreateRun {
     /// How long a distributed run waits for enough idle agents before it fails (`2m`).
     #[serde(default)]
     pub agent_wait: Option<String>,
+    /// Where the run's figures are pushed at every interval: `otlp=URL` (an OpenTelemetry
+    /// collector) or `prometheus-rw=URL` (a Prometheus remote-write receiver), as
+    /// `host run --out`; only kinds the tenant's configuration lists, to URLs its egress
+    /// policy allows (`docs/outputs.md`).
+    #[serde(default)]
+    #[schema(max_items = 4)]
+    pub outputs: Vec<String>,
 }
 
 /// Most agents one run may use.
@@ -329,6 +337,7 @@ pub async fn create(
         )));
     }
     let distribution = Distribution::of(&body, &plan)?;
+    let exports = exports::requested(&body.outputs, tenant)?;
     let placement = match distribution {
         Some(_) => Placement::Remote,
         None => Placement::Local,
@@ -421,7 +430,19 @@ pub async fn create(
             wait: distribution.wait,
         });
     }
-    tokio::spawn(lifecycle::persist(state.clone(), id.clone(), handle));
+    let exporters = match exports::start(&exports, &handle, &id, &body.scenario, tenant) {
+        Ok(exporters) => exporters,
+        Err(err) => {
+            handle.abort(&format!("its outputs could not start: {err:#}"));
+            None
+        }
+    };
+    tokio::spawn(lifecycle::persist(
+        state.clone(),
+        id.clone(),
+        handle,
+        exporters,
+    ));
     let live = state.live_run(&caller, &id);
     Ok((
         StatusCode::CREATED,

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::http::EgressPolicy;
+use crate::output::export::Protocol;
 
 /// What a tenant may use at once.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -60,6 +61,10 @@ pub struct Tenant {
     /// Whether its runs may skip TLS certificate verification (a plan's `tls.insecure`).
     #[serde(default)]
     pub allow_insecure_tls: bool,
+    /// The observability outputs its runs may push to (`otlp`, `prometheus-rw`); none by
+    /// default. Their URLs must pass `egress` too.
+    #[serde(default)]
+    pub outputs: Vec<Protocol>,
 }
 
 /// The configuration file.

@@ -55,10 +55,8 @@ impl OutputSpec {
                 .map(Self::Export)
                 .map_err(|e| format!("--out {text:?}: {e}"))
         };
-        match kind {
-            "otlp" => return export(Protocol::Otlp),
-            "prometheus-rw" => return export(Protocol::PrometheusRw),
-            _ => {}
+        if let Some(protocol) = Protocol::from_name(kind) {
+            return export(protocol);
         }
         let target = PathBuf::from(target);
         match kind {

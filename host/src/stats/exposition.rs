@@ -97,6 +97,43 @@ impl Distribution {
         }
     }
 
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Distribution) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.count += other.count;
+        self.sum += other.sum;
+        self.zeros += other.zeros;
+        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
+        let (mut mine, mut theirs) = (
+            self.buckets.iter().peekable(),
+            other.buckets.iter().peekable(),
+        );
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    let both = (a.0, a.1 + b.1);
+                    mine.next();
+                    theirs.next();
+                    both
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => *mine.next().expect("peeked"),
+                (Some(_), Some(_)) | (None, Some(_)) => *theirs.next().expect("peeked"),
+                (Some(_), None) => *mine.next().expect("peeked"),
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.buckets = merged;
+    }
+
     /// Cumulative counts at each of `bounds` (seconds, ascending), as Prometheus' classic
     /// `le` buckets: values at most the bound. The `+Inf` bucket is [`Distribution::count`].
     pub fn cumulative(&self, bounds: &[f64]) -> Vec<u64> {
@@ -408,6 +445,17 @@ mod tests {
         assert!((d.sum - 2.253).abs() < 1e-9, "{}", d.sum);
         let counts = d.cumulative(&[0.0005, 0.001, 0.01, 0.25, 1.0, 10.0]);
         assert_eq!(counts, vec![2, 3, 4, 5, 5, 6]);
+    }
+
+    #[test]
+    fn merged_distributions_hold_both() {
+        let mut a = distribution(&[0, 500, 2_000]);
+        let b = distribution(&[500, 1_000, 3_000_000]);
+        a.merge(&b);
+        assert_eq!(a, distribution(&[0, 500, 2_000, 500, 1_000, 3_000_000]));
+        let mut empty = Distribution::default();
+        empty.merge(&b);
+        assert_eq!(empty, b);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod durability;
 mod hardening;
 mod lifecycle;
 mod namespaces;
+mod outputs;
 mod tenants;
 mod tls;
 

@@ -16,6 +16,8 @@
 //! - `prometheus`: Prometheus names and classic buckets, shared with the server's
 //!   `/metrics`.
 
+#[cfg(test)]
+mod dashboard_tests;
 mod otlp;
 pub mod prometheus;
 mod queue;
@@ -54,12 +56,19 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// The name `--out` and plans use.
+    /// The name `--out` and the server's runs use.
     pub fn name(self) -> &'static str {
         match self {
             Self::Otlp => "otlp",
             Self::PrometheusRw => "prometheus-rw",
         }
+    }
+
+    /// The protocol called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Otlp, Self::PrometheusRw]
+            .into_iter()
+            .find(|p| p.name() == name)
     }
 }
 
@@ -166,7 +175,7 @@ impl Exporters {
         Ok(Self { outputs, feeder })
     }
 
-    /// Waits (at most [`FINISH_TIMEOUT`]) for the last batch of the ended run to be sent;
+    /// Waits (at most 10 s) for the last batch of the ended run to be sent;
     /// how each output fared.
     pub async fn finish(self) -> Vec<ExportReport> {
         let _ = self.feeder.await;

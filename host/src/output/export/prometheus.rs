@@ -54,7 +54,7 @@ pub fn classic_buckets(distribution: &Distribution) -> Vec<(String, u64)> {
 }
 
 /// Escapes a label value for the text format.
-fn escape(value: &str) -> String {
+pub fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -98,7 +98,8 @@ pub fn write_text(out: &mut String, families: &[Family], common: &[(&str, &str)]
     }
 }
 
-fn write_histogram(out: &mut String, name: &str, labels: &[(&str, &str)], d: &Distribution) {
+/// Writes the classic buckets, sum and count of histogram `name` with `labels`.
+pub fn write_histogram(out: &mut String, name: &str, labels: &[(&str, &str)], d: &Distribution) {
     for (le, count) in classic_buckets(d) {
         let mut with_le = labels.to_vec();
         with_le.push(("le", &le));
