@@ -25,7 +25,9 @@
 //! - [`runlog`]: the run's bounded log (guest logs, stdout/stderr, host notices).
 //! - [`output`]: live progress, the end-of-test summary, and the `--out` files (JSON
 //!   summary, Locust CSV, NDJSON, the HTML report page, whose scripts are in `host/web`;
-//!   the mergeable result file), and result files merged into one report (`host report`).
+//!   the mergeable result file), result files merged into one report (`host report`), and
+//!   the observability outputs that push a live run's figures (OTLP, Prometheus remote
+//!   write).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
 //! - [`timer`]: one reusable timer for a sequence of bounded waits (a VU's requests, an
 //!   instance's calls), instead of a timer registered and removed per wait.

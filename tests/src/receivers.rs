@@ -141,6 +141,7 @@ pub enum Answer {
 pub struct OtlpReceiver {
     addr: SocketAddr,
     exports: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+    headers: Arc<Mutex<Option<hyper::HeaderMap>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -150,14 +151,16 @@ impl OtlpReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let exports = Arc::new(Mutex::new(Vec::new()));
-        let shared = exports.clone();
+        let headers = Arc::new(Mutex::new(None));
+        let shared = (exports.clone(), headers.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(receive(req, &shared, answer).await) }
+                        let (exports, headers) = shared.clone();
+                        *headers.lock().expect("headers lock") = Some(req.headers().clone());
+                        async move { Ok::<_, Infallible>(receive(req, &exports, answer).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -168,8 +171,16 @@ impl OtlpReceiver {
         Self {
             addr,
             exports,
+            headers,
             task,
         }
+    }
+
+    /// The value of header field `name` of the last request, if it had one.
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        let headers = self.headers.lock().expect("headers lock");
+        let value = headers.as_ref()?.get(name)?;
+        value.to_str().ok().map(str::to_owned)
     }
 
     /// Its metrics endpoint, `http://127.0.0.1:PORT/v1/metrics`.

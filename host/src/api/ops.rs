@@ -75,8 +75,8 @@ type RunSeries = (
 );
 
 /// Runs by tenant and state, and per run in progress its VUs, requests, failures, current
-/// rps and request durations (a histogram), in Prometheus text format. Needs the admin token (tenants and runs are
-/// named in it).
+/// rps and request durations (a histogram), in Prometheus text format. Needs the admin
+/// token (tenants and runs are named in it).
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
     responses(

@@ -112,7 +112,7 @@ impl Outputs {
                     }
                     outputs.result = Some(ResultFile::create(path)?);
                 }
-                OutputSpec::Export(export) => outputs.exports.push(export.clone()),
+                OutputSpec::Export(export) => outputs.exports.push(with_env_headers(export)?),
             }
         }
         Ok(outputs)
@@ -198,6 +198,28 @@ impl Outputs {
         }
         Ok(written)
     }
+}
+
+/// `export` with the header fields OpenTelemetry's exporters take from the environment
+/// (`OTEL_EXPORTER_OTLP_METRICS_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`), for OTLP.
+fn with_env_headers(export: &Export) -> anyhow::Result<Export> {
+    if export.protocol != Protocol::Otlp {
+        return Ok(export.clone());
+    }
+    let variables = [
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+    ];
+    let Some((variable, list)) = variables
+        .iter()
+        .find_map(|v| std::env::var(v).ok().map(|list| (v, list)))
+    else {
+        return Ok(export.clone());
+    };
+    export
+        .clone()
+        .with_headers(&list)
+        .map_err(|e| anyhow::anyhow!("{variable}: {e}"))
 }
 
 #[cfg(test)]

@@ -7,18 +7,19 @@ use std::time::{Duration, Instant};
 
 use loadwright_host::demo::DemoTarget;
 use loadwright_tests::guests;
+use loadwright_tests::receivers::Prometheus;
 use loadwright_tests::target::Recorder;
 use serde_json::{Value, json};
 
 use super::{Server, config, token_hash};
 use crate::cli::{host_command, host_run, text};
 
-/// The tests' config with an agent token, `agent-token`.
+/// The tests' config with an agent token, `agent-token`; acme may push to Prometheus.
 fn agent_config() -> String {
     format!(
         "agent-token-sha256 = [\"{}\"]\n{}",
         token_hash("agent-token"),
-        config("")
+        config("outputs = [\"prometheus-rw\"]")
     )
 }
 
@@ -160,11 +161,13 @@ fn three_agents_run_the_shop_example_as_one_run() {
         .collect();
     wait_for_idle(&server, 3);
     let scenario = server.upload_guest(guests::SHOP);
+    let prometheus = Prometheus::start(false);
     // 60 iterations, 20 per agent: only the whole run reaches 30.
     let id = server.start_run(
         &scenario,
         json!({"base_url": demo.url(), "agents": 3, "vus": 6, "iterations": 60,
-               "plan": {"thresholds": {"iterations": ["count<30"]}}}),
+               "plan": {"thresholds": {"iterations": ["count<30"]}},
+               "outputs": [format!("prometheus-rw={}", prometheus.write_url())]}),
     );
     let run = server.wait_for_end(&id);
     assert_eq!(run["state"], "completed", "{run}");
@@ -176,6 +179,9 @@ fn three_agents_run_the_shop_example_as_one_run() {
         "every request the target saw, merged once"
     );
     assert_eq!(summary["thresholds_passed"], false, "judged on the whole");
+    // The coordinator pushes the merged figures.
+    let pushed = prometheus.query(&format!("sum(loadwright_http_reqs_total{{run=\"{id}\"}})"));
+    assert_eq!(pushed, values(summary, "http_reqs")["count"].as_f64());
     let agents_line = log(&server, &id)
         .into_iter()
         .find(|l| l.starts_with("agents: "))

@@ -176,6 +176,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let mut outputs = Outputs::open(&args.outputs)?;
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{:012x}", fastrand::u64(..) >> 16));
     let demo = start_demo(&args, &mut plan).await?;
     let (engine, scenario) = load_for(&plan, &args, &bytes, engine_options).await?;
     let open_files = open_files::raise(open_files::needed_for(plan.max_vus()));
@@ -187,6 +191,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
             keys,
             component_egress: &component_egress,
             ignored: &ignored,
+            run_id: outputs.pushes().then_some(run_id.as_str()),
         };
         banner(&args, &info, &plan, &notes);
     }
@@ -197,7 +202,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         ..RunOptions::default()
     };
     let handle = Run::start_with(&engine, scenario, plan, options)?;
-    if let Err(err) = outputs.follow(&handle, run_labels(&args, &handle)) {
+    if let Err(err) = outputs.follow(&handle, run_labels(&args, run_id, &handle)) {
         handle.stop();
         return Err(err);
     }
@@ -224,25 +229,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     exit_code(&report, announce_written(written))
 }
 
-/// What the figures pushed by the observability outputs are labelled with: the run id
-/// given or made up, and the scenario file's name.
-fn run_labels(args: &RunArgs, handle: &RunHandle) -> RunLabels {
+/// What the figures pushed by the observability outputs are labelled with: `run` (the id
+/// given, or one made up), and the scenario file's name.
+fn run_labels(args: &RunArgs, run: String, handle: &RunHandle) -> RunLabels {
     let scenario = args.scenario.file_stem().map_or_else(
         || args.scenario.display().to_string(),
         |stem| stem.to_string_lossy().into_owned(),
     );
     RunLabels {
-        run: run_id(args),
+        run,
         scenario,
         started_at: handle.started_at(),
     }
-}
-
-/// The run id of `--run-id`, or one made up (12 hex digits), the same for a run's life.
-fn run_id(args: &RunArgs) -> String {
-    static MADE_UP: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{:012x}", fastrand::u64(..) >> 16));
-    args.run_id.clone().unwrap_or_else(|| MADE_UP.clone())
 }
 
 /// Says where the run's page is; one line on stderr, even with --quiet (a script that asked
@@ -335,6 +333,8 @@ struct Notes<'a> {
     component_egress: &'a Egress,
     /// The component's defaults that were not applied.
     ignored: &'a [String],
+    /// The run id the pushed figures are labelled with, when some are pushed.
+    run_id: Option<&'a str>,
 }
 
 /// What is about to run, on stderr.
@@ -356,15 +356,8 @@ fn banner(args: &RunArgs, info: &ScenarioInfo, plan: &Plan, notes: &Notes<'_>) {
     if let Some(note) = &notes.open_files {
         eprintln!("  files      {note}");
     }
-    if args
-        .outputs
-        .iter()
-        .any(|o| matches!(o, OutputSpec::Export(_)))
-    {
-        eprintln!(
-            "  run id     {} (the run label of the pushed metrics)",
-            run_id(args)
-        );
+    if let Some(run_id) = notes.run_id {
+        eprintln!("  run id     {run_id} (the run label of the pushed metrics)");
     }
     if notes.keys {
         eprintln!("  keys       p pause/resume, + - ] [ VUs, q stop");

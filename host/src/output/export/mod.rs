@@ -26,6 +26,8 @@ mod remote_write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::Method;
 use url::Url;
@@ -73,17 +75,31 @@ impl Protocol {
 }
 
 /// One output a run pushes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Export {
     /// Its protocol.
     pub protocol: Protocol,
-    /// Where batches are sent.
+    /// Where batches are sent, without credentials.
     pub url: Url,
+    /// Header fields sent with every batch (credentials among them).
+    headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("Export")
+            .field("protocol", &self.protocol)
+            .field("url", &self.url.as_str())
+            .field("headers", &names)
+            .finish()
+    }
 }
 
 impl Export {
     /// An output of `protocol` at `url` (`http` or `https`). An OTLP URL without a path gets
-    /// OTLP/HTTP's `/v1/metrics`.
+    /// OTLP/HTTP's `/v1/metrics`. Credentials in the URL (`https://user:key@host/…`) are
+    /// sent as basic authentication and kept out of the URL shown.
     pub fn new(protocol: Protocol, url: &str) -> Result<Self, String> {
         let mut url = Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -92,8 +108,44 @@ impl Export {
         if protocol == Protocol::Otlp && url.path() == "/" {
             url.set_path("/v1/metrics");
         }
-        Ok(Self { protocol, url })
+        let mut headers = Vec::new();
+        if !url.username().is_empty() || url.password().is_some() {
+            let user = percent_decoded(url.username());
+            let password = percent_decoded(url.password().unwrap_or_default());
+            let credentials = BASE64.encode(format!("{user}:{password}"));
+            headers.push(("authorization".to_owned(), format!("Basic {credentials}")));
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+        }
+        Ok(Self {
+            protocol,
+            url,
+            headers,
+        })
     }
+
+    /// Adds header fields from `NAME=VALUE,NAME=VALUE` (OpenTelemetry's
+    /// `OTEL_EXPORTER_OTLP_HEADERS` form, values percent-encoded).
+    pub fn with_headers(mut self, list: &str) -> Result<Self, String> {
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, value) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("header {entry:?} is not NAME=VALUE"))?;
+            let name = name.trim().to_ascii_lowercase();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                return Err(format!("header name {name:?} is not a header field name"));
+            }
+            self.headers.push((name, percent_decoded(value.trim())));
+        }
+        Ok(self)
+    }
+}
+
+/// `text` with its `%XX` escapes decoded (left as it is where they make no UTF-8).
+fn percent_decoded(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map_or_else(|| text.to_owned(), |(_, value)| value.into_owned())
 }
 
 /// What the figures are labelled with: the run and its scenario.
@@ -276,10 +328,12 @@ impl Sender {
         native: bool,
     ) -> Result<(), String> {
         let encoded = self.encode(figures, native);
+        let mut headers = encoded.headers;
+        headers.extend(self.export.headers.iter().cloned());
         let request = Request {
             method: Method::POST,
             url: self.export.url.clone(),
-            headers: encoded.headers,
+            headers,
             body: Bytes::from(encoded.body),
             timeout: SEND_TIMEOUT,
             expected: Default::default(),
@@ -301,5 +355,42 @@ impl Sender {
                 Err(format!("{status} {body}"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_leave_the_url_for_a_header() {
+        let export = Export::new(Protocol::PrometheusRw, "https://user:s%40cret@rw.test/push")
+            .expect("export");
+        assert_eq!(export.url.as_str(), "https://rw.test/push");
+        // base64 of "user:s@cret"
+        let basic = (
+            "authorization".to_owned(),
+            "Basic dXNlcjpzQGNyZXQ=".to_owned(),
+        );
+        assert_eq!(export.headers, [basic]);
+        assert!(!format!("{export:?}").contains("dXNlcjpzQGNyZXQ"));
+    }
+
+    #[test]
+    fn header_lists_are_name_value_pairs() {
+        let export = Export::new(Protocol::Otlp, "http://127.0.0.1:4318")
+            .and_then(|e| e.with_headers("api-key=a%20b, X-Tenant=acme"))
+            .expect("export");
+        assert_eq!(export.url.path(), "/v1/metrics");
+        let expected = [("api-key", "a b"), ("x-tenant", "acme")];
+        let got: Vec<_> = export
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, expected);
+        let broken = Export::new(Protocol::Otlp, "http://127.0.0.1:4318")
+            .and_then(|e| e.with_headers("no-value"));
+        assert!(broken.is_err());
     }
 }
