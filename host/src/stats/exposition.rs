@@ -111,27 +111,15 @@ impl Distribution {
         self.count += other.count;
         self.sum += other.sum;
         self.zeros += other.zeros;
-        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
-        let (mut mine, mut theirs) = (
-            self.buckets.iter().peekable(),
-            other.buckets.iter().peekable(),
-        );
-        loop {
-            let next = match (mine.peek(), theirs.peek()) {
-                (Some(a), Some(b)) if a.0 == b.0 => {
-                    let both = (a.0, a.1 + b.1);
-                    mine.next();
-                    theirs.next();
-                    both
-                }
-                (Some(a), Some(b)) if a.0 < b.0 => *mine.next().expect("peeked"),
-                (Some(_), Some(_)) | (None, Some(_)) => *theirs.next().expect("peeked"),
-                (Some(_), None) => *mine.next().expect("peeked"),
-                (None, None) => break,
-            };
-            merged.push(next);
+        let mut all = [self.buckets.as_slice(), &other.buckets].concat();
+        all.sort_unstable_by_key(|&(value, _)| value);
+        self.buckets.clear();
+        for (value, count) in all {
+            match self.buckets.last_mut() {
+                Some((last, total)) if *last == value => *total += count,
+                _ => self.buckets.push((value, count)),
+            }
         }
-        self.buckets = merged;
     }
 
     /// Cumulative counts at each of `bounds` (seconds, ascending), as Prometheus' classic

@@ -254,28 +254,27 @@ async fn feed(handle: RunHandle, queues: Vec<Arc<Queue>>) {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         }
-        let figures = take(&handle).await;
-        for queue in &queues {
-            queue.push(figures.clone());
+        if let Some(figures) = take(&handle).await {
+            queues.iter().for_each(|queue| queue.push(figures.clone()));
         }
     }
-    let figures = take(&handle).await;
+    let last = take(&handle).await;
     for queue in &queues {
-        queue.push(figures.clone());
+        if let Some(figures) = &last {
+            queue.push(figures.clone());
+        }
         queue.close();
     }
 }
 
-/// The run's figures now, taken off the runtime's workers (it walks every histogram).
-async fn take(handle: &RunHandle) -> Arc<Exposition> {
+/// The run's figures now, taken off the runtime's workers (it walks every histogram);
+/// `None` if that failed (the runtime is going away).
+async fn take(handle: &RunHandle) -> Option<Arc<Exposition>> {
     let handle = handle.clone();
-    match tokio::task::spawn_blocking(move || handle.exposition()).await {
-        Ok(figures) => Arc::new(figures),
-        Err(_) => Arc::new(Exposition {
-            at: SystemTime::now(),
-            families: Vec::new(),
-        }),
-    }
+    tokio::task::spawn_blocking(move || handle.exposition())
+        .await
+        .ok()
+        .map(Arc::new)
 }
 
 /// One output's sending loop.
