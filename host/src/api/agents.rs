@@ -111,7 +111,7 @@ fn check(hello: &AgentHello) -> Result<(), ApiError> {
 /// Registers the agent (or notes it is alive) and waits a while for a part of a run: 200
 /// with the part, or 204 when none came (poll again).
 #[utoipa::path(
-    post, path = "/v1/agents/poll", tag = "agents",
+    post, operation_id = "pollForPart", path = "/v1/agents/poll", tag = "agents",
     request_body = AgentHello,
     responses(
         (status = 200, description = "a part to run", body = Assignment),
@@ -138,7 +138,7 @@ pub async fn poll(
 
 /// The component of a scenario a distributed run in progress runs.
 #[utoipa::path(
-    get, path = "/v1/agents/scenarios/{id}", tag = "agents",
+    get, operation_id = "getAgentScenario", path = "/v1/agents/scenarios/{id}", tag = "agents",
     params(("id" = String, Path, description = "the scenario's hash")),
     responses(
         (status = 200, description = "the component", content_type = "application/wasm", body = Vec<u8>),
@@ -183,7 +183,7 @@ fn part_error(run: &str, part: u32) -> impl Fn(PartError) -> ApiError {
 /// The agent's part is ready to start; answers when to start (or to ask again, or that
 /// the run will not start).
 #[utoipa::path(
-    post, path = "/v1/agents/runs/{id}/parts/{part}/ready", tag = "agents",
+    post, operation_id = "readyPart", path = "/v1/agents/runs/{id}/parts/{part}/ready", tag = "agents",
     params(
         ("id" = String, Path, description = "the run"),
         ("part" = u32, Path, description = "the part's index"),
@@ -213,7 +213,7 @@ pub async fn ready(
 /// One interval of the agent's part, merged into the run's figures; answers whether to
 /// stop.
 #[utoipa::path(
-    post, path = "/v1/agents/runs/{id}/parts/{part}/intervals", tag = "agents",
+    post, operation_id = "handInPartInterval", path = "/v1/agents/runs/{id}/parts/{part}/intervals", tag = "agents",
     params(
         ("id" = String, Path, description = "the run"),
         ("part" = u32, Path, description = "the part's index"),
@@ -244,7 +244,7 @@ pub async fn interval(
 
 /// The agent's part ended.
 #[utoipa::path(
-    post, path = "/v1/agents/runs/{id}/parts/{part}/end", tag = "agents",
+    post, operation_id = "endPart", path = "/v1/agents/runs/{id}/parts/{part}/end", tag = "agents",
     params(
         ("id" = String, Path, description = "the run"),
         ("part" = u32, Path, description = "the part's index"),

@@ -11,6 +11,7 @@
 //!   callers.
 //! - [`state`]: shared state, the runs in progress, the bearer-token extractor.
 //! - [`error`]: error answers with a message a person can act on.
+//! - [`integral`]: whole numbers in request bodies, `8.0` as `8` (JSON Schema's `integer`).
 //! - [`scenarios`]: upload (validated, compiled, content-addressed), list, get, delete.
 //! - [`runs`]: create within quotas and caps, list, get, stop, live control.
 //! - [`stats`]: snapshot, time series, live stream (SSE), report (JSON, CSV), log.
@@ -28,6 +29,7 @@ pub mod agents;
 pub mod error;
 pub mod exports;
 pub mod fleet;
+pub mod integral;
 pub mod lifecycle;
 pub mod openapi;
 pub mod ops;

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations so it cannot drift from
 //! the code; served at `/v1/openapi.json`.
 
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -58,11 +59,249 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The API's version, which the document carries: the minor number moves with every
+/// addition, the major one with any change that breaks a client (`docs/server.md`).
+pub const API_VERSION: &str = "1.1.0";
+
+/// Operations that take a run's id, and those that take a scenario's: what the ids that
+/// `createRun` and `uploadScenario` answer with lead to (OpenAPI links).
+const RUN_OPERATIONS: [&str; 12] = [
+    "getRun",
+    "stopRun",
+    "setRunVus",
+    "pauseRun",
+    "resumeRun",
+    "getRunStats",
+    "getRunSeries",
+    "streamRun",
+    "getRunReport",
+    "getRunReportFile",
+    "getRunReportHtml",
+    "getRunLog",
+];
+const SCENARIO_OPERATIONS: [&str; 2] = ["getScenario", "deleteScenario"];
+
+/// Operations no id-producing answer links to, and why.
+pub const STANDALONE: [(&str, &str); 5] = [
+    (
+        "getAgentScenario",
+        "agents only: the scenario of an assignment (pollForPart)",
+    ),
+    (
+        "readyPart",
+        "agents only: the run and part of an assignment (pollForPart)",
+    ),
+    (
+        "handInPartInterval",
+        "agents only: the run and part of an assignment",
+    ),
+    ("endPart", "agents only: the run and part of an assignment"),
+    ("getOpenApiDocument", "this document"),
+];
+
+/// The whole document: what the annotations generate, and what they cannot say (utoipa's
+/// link objects serialize with the wrong field names, so the additions are made on the
+/// JSON): links from the answers that carry ids to the operations that take them, the
+/// upload's binary bodies, the admin token of `/metrics`, and the 400 and 415 answers of
+/// every JSON body.
+pub fn document_json() -> Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    document["info"]["version"] = json!(API_VERSION);
+    link(&mut document, "/v1/runs", "post", "201", &RUN_OPERATIONS);
+    for status in ["200", "201"] {
+        link(
+            &mut document,
+            "/v1/scenarios",
+            "post",
+            status,
+            &SCENARIO_OPERATIONS,
+        );
+    }
+    binary_upload(&mut document);
+    admin_metrics(&mut document);
+    json_refusals(&mut document);
+    document
+}
+
+/// Links the answer `status` of `method path` to each of `targets`, its `id` to theirs.
+fn link(document: &mut Value, path: &str, method: &str, status: &str, targets: &[&str]) {
+    let links: serde_json::Map<String, Value> = targets
+        .iter()
+        .map(|target| {
+            let link = json!({"operationId": target, "parameters": {"id": "$response.body#/id"}});
+            ((*target).to_owned(), link)
+        })
+        .collect();
+    if let Some(response) = document
+        .pointer_mut(&format!(
+            "/paths/{}/{method}/responses/{status}",
+            escape(path)
+        ))
+        .and_then(Value::as_object_mut)
+    {
+        response.insert("links".into(), Value::Object(links));
+    }
+}
+
+/// `path` as a JSON pointer token.
+fn escape(path: &str) -> String {
+    path.replace('~', "~0").replace('/', "~1")
+}
+
+/// The upload's body as generic clients can send it: binary, as `application/wasm` or
+/// `application/octet-stream`, or a multipart form's `component` file.
+fn binary_upload(document: &mut Value) {
+    let binary = json!({"schema": {"type": "string", "format": "binary"}});
+    let form = json!({"schema": {
+        "type": "object",
+        "properties": {"component": {"type": "string", "format": "binary"}},
+        "required": ["component"],
+        "additionalProperties": false,
+    }});
+    let pointer = format!(
+        "/paths/{}/post/requestBody/content",
+        escape("/v1/scenarios")
+    );
+    if let Some(content) = document.pointer_mut(&pointer) {
+        *content = json!({
+            "application/wasm": binary,
+            "application/octet-stream": binary,
+            "multipart/form-data": form,
+        });
+    }
+}
+
+/// `/metrics` takes the admin token, a scheme of its own.
+fn admin_metrics(document: &mut Value) {
+    if let Some(schemes) = document
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    {
+        schemes.insert(
+            "admin".into(),
+            json!({"type": "http", "scheme": "bearer",
+                   "description": "the admin token, whose SHA-256 is the server's admin-token-sha256"}),
+        );
+    }
+    if let Some(operation) = document.pointer_mut("/paths/~1metrics/get") {
+        operation["security"] = json!([{"admin": []}]);
+    }
+}
+
+/// Every operation with a JSON body answers 400 to malformed JSON and 415 to a body that
+/// is not JSON; both are documented with the error body.
+fn json_refusals(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let error = json!({"$ref": "#/components/schemas/ErrorBody"});
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        if operation
+            .pointer("/requestBody/content/application~1json")
+            .is_none()
+        {
+            continue;
+        }
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, description) in [
+            ("400", "malformed JSON, or a body of the wrong shape"),
+            ("415", "a body that is not application/json"),
+        ] {
+            responses.entry(status).or_insert_with(|| {
+                json!({"description": description,
+                       "content": {"application/json": {"schema": error.clone()}}})
+            });
+        }
+    }
+}
+
 /// This document.
 #[utoipa::path(
-    get, path = "/v1/openapi.json", tag = "operations",
+    get, operation_id = "getOpenApiDocument", path = "/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "the OpenAPI 3.1 document", body = Object))
 )]
-pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
+pub async fn document() -> axum::Json<Value> {
+    axum::Json(document_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every operation of the document: (path, method, the operation).
+    fn operations(document: &Value) -> Vec<(String, String, Value)> {
+        let paths = document["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let item = item.as_object().expect("path item");
+                item.iter()
+                    .map(move |(method, op)| (path.clone(), method.clone(), op.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_route_taking_an_id_is_reached_by_a_link_or_says_why_not() {
+        let document = document_json();
+        let operations = operations(&document);
+        let ids: Vec<&str> = operations
+            .iter()
+            .filter_map(|(_, _, op)| op["operationId"].as_str())
+            .collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "operation ids are unique: {ids:?}");
+        let linked: BTreeSet<&str> = operations
+            .iter()
+            .flat_map(|(_, _, op)| op["responses"].as_object().into_iter().flatten())
+            .flat_map(|(_, response)| response["links"].as_object().into_iter().flatten())
+            .filter_map(|(_, link)| link["operationId"].as_str())
+            .collect();
+        for target in &linked {
+            assert!(unique.contains(target), "a link to no operation: {target}");
+        }
+        let standalone: BTreeSet<&str> = STANDALONE.iter().map(|(id, _)| *id).collect();
+        for (path, _) in crate::api::routes() {
+            if !path.contains('{') {
+                continue;
+            }
+            for (_, method, op) in operations.iter().filter(|(p, _, _)| p == path) {
+                let id = op["operationId"].as_str().expect("operation id");
+                assert!(
+                    linked.contains(id) || standalone.contains(id),
+                    "{method} {path} ({id}) takes an id no link leads to"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn uploads_json_refusals_and_metrics_are_documented() {
+        let document = document_json();
+        let upload = &document["paths"]["/v1/scenarios"]["post"]["requestBody"]["content"];
+        for media in ["application/wasm", "application/octet-stream"] {
+            assert_eq!(upload[media]["schema"]["format"], "binary", "{upload}");
+        }
+        let set_vus = &document["paths"]["/v1/runs/{id}/vus"]["post"]["responses"];
+        for status in ["400", "415", "422"] {
+            assert!(set_vus.get(status).is_some(), "{status}: {set_vus}");
+        }
+        let metrics = &document["paths"]["/metrics"]["get"];
+        assert_eq!(metrics["security"], json!([{"admin": []}]));
+        assert_eq!(
+            document["components"]["securitySchemes"]["admin"]["scheme"],
+            "bearer"
+        );
+    }
 }

@@ -14,14 +14,14 @@ use crate::output::export::prometheus;
 use crate::stats::{Distribution, Snapshot, Value};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// The server takes work: its database answers and it is not shutting down.
 #[utoipa::path(
-    get, path = "/readyz", tag = "operations",
+    get, operation_id = "getReadiness", path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = String))
 )]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str) {
@@ -78,7 +78,7 @@ type RunSeries = (
 /// rps and request durations (a histogram), in Prometheus text format. Needs the admin
 /// token (tenants and runs are named in it).
 #[utoipa::path(
-    get, path = "/metrics", tag = "operations",
+    get, operation_id = "getMetrics", path = "/metrics", tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

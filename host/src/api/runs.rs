@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ApiError, ErrorBody};
 use super::exports;
 use super::fleet::{self, AgentLoss};
+use super::integral;
 use super::lifecycle;
 use super::scenarios::{load_error, writer};
 use super::state::{AppState, LiveRun};
@@ -34,13 +35,13 @@ pub struct CreateRun {
     #[serde(default)]
     pub plan: Option<serde_json::Value>,
     /// VUs (as `host run --vus`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral::option")]
     pub vus: Option<u32>,
     /// Duration, `30s`, `5m` (as `--duration`).
     #[serde(default)]
     pub duration: Option<String>,
     /// Iterations shared by the VUs (as `--iterations`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral::option")]
     pub iterations: Option<u64>,
     /// Base URL relative request URLs resolve against.
     #[serde(default)]
@@ -50,7 +51,7 @@ pub struct CreateRun {
     pub params: BTreeMap<String, String>,
     /// Run the plan on this many agents (`host agent`), each an equal execution segment of
     /// it, merged here as one run (`docs/distributed.md`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral::option")]
     #[schema(minimum = 1, maximum = 1000)]
     pub agents: Option<u32>,
     /// The agents' segments as a sequence from 0 to 1 (`0,1/4,1`: one agent runs a
@@ -290,7 +291,7 @@ fn resolve_plan(
 
 /// Starts a run of one of the tenant's scenarios.
 #[utoipa::path(
-    post, path = "/v1/runs", tag = "runs",
+    post, operation_id = "createRun", path = "/v1/runs", tag = "runs",
     request_body = CreateRun,
     responses(
         (status = 201, description = "started", body = RunView),
@@ -459,7 +460,7 @@ pub struct ListQuery {
 
 /// The caller's runs (every tenant's for the admin), newest first.
 #[utoipa::path(
-    get, path = "/v1/runs", tag = "runs",
+    get, operation_id = "listRuns", path = "/v1/runs", tag = "runs",
     params(ListQuery),
     responses(
         (status = 200, body = Vec<RunView>),
@@ -508,7 +509,7 @@ pub(super) fn record_of(
 
 /// One run: state, plan, timestamps, and its summary once it is over.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}", tag = "runs",
+    get, operation_id = "getRun", path = "/v1/runs/{id}", tag = "runs",
     params(("id" = String, Path)),
     responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
@@ -544,7 +545,7 @@ fn live_or_conflict(
 
 /// Stops a run gracefully: no new iteration starts; in-flight ones get the graceful stop.
 #[utoipa::path(
-    post, path = "/v1/runs/{id}/stop", tag = "runs",
+    post, operation_id = "stopRun", path = "/v1/runs/{id}/stop", tag = "runs",
     params(("id" = String, Path)),
     responses(
         (status = 202, description = "stopping", body = RunView),
@@ -571,6 +572,7 @@ pub async fn stop(
 #[serde(deny_unknown_fields)]
 pub struct SetVus {
     /// The VUs it should run (up to its `maxVUs`).
+    #[serde(deserialize_with = "integral::exact")]
     pub vus: u32,
     /// Which scenario of the run; may be left out when the run has one.
     #[serde(default)]
@@ -589,7 +591,7 @@ pub(crate) fn control_error(err: &ControlError) -> ApiError {
 
 /// Sets the VUs of a scenario of a run in progress, as the local runner's `+`/`-` keys do.
 #[utoipa::path(
-    post, path = "/v1/runs/{id}/vus", tag = "runs",
+    post, operation_id = "setRunVus", path = "/v1/runs/{id}/vus", tag = "runs",
     params(("id" = String, Path)),
     request_body = SetVus,
     responses(
@@ -630,7 +632,7 @@ pub(crate) fn apply_vus(handle: &RunHandle, body: &SetVus) -> Result<(), ApiErro
 
 /// Pauses a run: no iteration starts and its clock stands still until resumed.
 #[utoipa::path(
-    post, path = "/v1/runs/{id}/pause", tag = "runs",
+    post, operation_id = "pauseRun", path = "/v1/runs/{id}/pause", tag = "runs",
     params(("id" = String, Path)),
     responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = []))
@@ -645,7 +647,7 @@ pub async fn pause(
 
 /// Resumes a paused run.
 #[utoipa::path(
-    post, path = "/v1/runs/{id}/resume", tag = "runs",
+    post, operation_id = "resumeRun", path = "/v1/runs/{id}/resume", tag = "runs",
     params(("id" = String, Path)),
     responses((status = 200, body = RunView), (status = 401, body = ErrorBody), (status = 403, description = "the admin token controls no run", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = []))

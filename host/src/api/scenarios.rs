@@ -108,7 +108,7 @@ pub(super) fn load_error(err: &LoadError) -> ApiError {
 /// Uploads a compiled component (the raw body, or a multipart form's file field). It is
 /// validated and compiled; the same bytes give the same scenario.
 #[utoipa::path(
-    post, path = "/v1/scenarios", tag = "scenarios",
+    post, operation_id = "uploadScenario", path = "/v1/scenarios", tag = "scenarios",
     request_body(content = Vec<u8>, content_type = "application/wasm",
         description = "the component (a multipart/form-data file field works too)"),
     responses(
@@ -182,7 +182,7 @@ pub async fn upload(
 
 /// The caller's scenarios (every tenant's for the admin), newest first.
 #[utoipa::path(
-    get, path = "/v1/scenarios", tag = "scenarios",
+    get, operation_id = "listScenarios", path = "/v1/scenarios", tag = "scenarios",
     responses(
         (status = 200, body = Vec<ScenarioView>),
         (status = 401, body = ErrorBody),
@@ -199,7 +199,7 @@ pub async fn list(
 
 /// One scenario's metadata: tasks, options, imports, size, hash.
 #[utoipa::path(
-    get, path = "/v1/scenarios/{id}", tag = "scenarios",
+    get, operation_id = "getScenario", path = "/v1/scenarios/{id}", tag = "scenarios",
     params(("id" = String, Path, description = "the scenario's hash")),
     responses(
         (status = 200, body = ScenarioView),
@@ -222,7 +222,7 @@ pub async fn get(
 
 /// Deletes a scenario; refused while one of the tenant's runs uses it.
 #[utoipa::path(
-    delete, path = "/v1/scenarios/{id}", tag = "scenarios",
+    delete, operation_id = "deleteScenario", path = "/v1/scenarios/{id}", tag = "scenarios",
     params(("id" = String, Path, description = "the scenario's hash")),
     responses(
         (status = 204, description = "deleted"),

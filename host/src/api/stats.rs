@@ -64,7 +64,7 @@ fn stored_json(
 
 /// The cumulative statistics of a run: live while it runs, the last persisted ones after.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/stats", tag = "statistics",
+    get, operation_id = "getRunStats", path = "/v1/runs/{id}/stats", tag = "statistics",
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "the snapshot: totals, rows with percentiles, errors, checks, metrics, thresholds", body = Object),
@@ -107,7 +107,7 @@ pub struct SeriesQuery {
 
 /// The run's closed intervals, in order: rps, failures, percentiles, VUs per interval.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/series", tag = "statistics",
+    get, operation_id = "getRunSeries", path = "/v1/runs/{id}/series", tag = "statistics",
     params(("id" = String, Path), SeriesQuery),
     responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
@@ -135,7 +135,7 @@ fn event(name: &str, body: &impl Serialize) -> Event {
 /// slow reader missed some, and an `end` event with the final state. A finished run's
 /// stream is its last snapshot and `end`.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/stream", tag = "statistics",
+    get, operation_id = "streamRun", path = "/v1/runs/{id}/stream", tag = "statistics",
     params(("id" = String, Path), StreamQuery),
     responses(
         (status = 200, description = "Server-Sent Events: snapshot, interval, lagged, end", content_type = "text/event-stream", body = String),
@@ -211,7 +211,7 @@ fn end_event(handle: crate::run::RunHandle) -> impl tokio_stream::Stream<Item = 
 
 /// The final report of a finished run, as the JSON summary (`docs/summary.schema.json`).
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/report", tag = "statistics",
+    get, operation_id = "getRunReport", path = "/v1/runs/{id}/report", tag = "statistics",
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "the JSON summary", body = Object),
@@ -241,7 +241,7 @@ fn not_over(id: &str, state: RunState, what: &str) -> ApiError {
 /// A Locust-compatible CSV file of a finished run: `stats.csv`, `stats_history.csv`,
 /// `failures.csv` or `exceptions.csv`.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/report/{file}", tag = "statistics",
+    get, operation_id = "getRunReportFile", path = "/v1/runs/{id}/report/{file}", tag = "statistics",
     params(("id" = String, Path), ("file" = String, Path, description = "stats.csv, stats_history.csv, failures.csv or exceptions.csv")),
     responses(
         (status = 200, description = "the CSV file", content_type = "text/csv", body = String),
@@ -272,7 +272,7 @@ pub async fn report_file(
 /// scripts inlined; it opens offline), the same as `host run --out html=FILE` writes. Built
 /// from the stored summary and series when asked for.
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/report.html", tag = "statistics",
+    get, operation_id = "getRunReportHtml", path = "/v1/runs/{id}/report.html", tag = "statistics",
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "the HTML report", content_type = "text/html", body = String),
@@ -297,7 +297,7 @@ pub async fn report_html(
 
 /// The run's log: the most recent lines (bounded by the run's `limits.logBytes`).
 #[utoipa::path(
-    get, path = "/v1/runs/{id}/log", tag = "statistics",
+    get, operation_id = "getRunLog", path = "/v1/runs/{id}/log", tag = "statistics",
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<LogView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
