@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
 use super::tenants::Caller;
 use crate::output::export::prometheus;
-use crate::stats::{Distribution, Snapshot, Value};
+use crate::stats::Snapshot;
 
 /// The process is up.
 #[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
@@ -52,16 +52,7 @@ fn run_latencies(out: &mut String, state: &AppState) {
          # TYPE {name} histogram"
     );
     for (id, tenant, handle) in live {
-        let mut all = Distribution::default();
-        let figures = handle.exposition();
-        for series in figures
-            .family("http_req_duration")
-            .map_or(&[][..], |f| &f.series)
-        {
-            if let Value::Histogram(d) = &series.value {
-                all.merge(d);
-            }
-        }
+        let all = handle.request_durations();
         prometheus::write_histogram(out, name, &[("tenant", &tenant), ("run", &id)], &all);
     }
 }

@@ -36,7 +36,8 @@ use crate::engine::{Engine, Scenario, ScenarioInfo};
 use crate::http::{Client, ClientOptions, Egress, Resolve};
 use crate::runlog::{Level, LogLine, RunLog, Source};
 use crate::stats::{
-    Collector, Exposition, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics, Snapshot,
+    Collector, Distribution, Exposition, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics,
+    Snapshot,
 };
 use crate::vu::{Clock, TaskPicker};
 
@@ -445,6 +446,11 @@ impl RunHandle {
     /// The cumulative figures now as metric families (the observability outputs').
     pub fn exposition(&self) -> Exposition {
         self.shared.collector.exposition()
+    }
+
+    /// The durations of every request so far, all names together.
+    pub fn request_durations(&self) -> Distribution {
+        self.shared.collector.request_durations()
     }
 
     /// Active VUs now (a snapshot's `vus`, without building the snapshot).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::TagPoint;
 use super::breakdown::{self, Tallies, Tally};
 use super::delta::{IntervalDelta, RecordedMetrics};
-use super::exposition::Exposition;
+use super::exposition::{Distribution, Exposition};
 use super::metrics::{
     ConnectionCounts, CustomKind, IterationOutcome, Metrics, Recorded, RequestSample, Row,
 };
@@ -329,6 +329,13 @@ impl Collector {
             at: SystemTime::now(),
             families,
         }
+    }
+
+    /// The durations of every request so far, all names together (the total row's trend).
+    pub fn request_durations(&self) -> Distribution {
+        let mut aggregate = lock(&self.aggregate);
+        self.drain(&mut aggregate);
+        Distribution::of(&aggregate.cumulative.total.duration)
     }
 
     /// Adds what another collector recorded (of the same plan: its thresholds' sub-metrics

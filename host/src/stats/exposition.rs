@@ -97,31 +97,6 @@ impl Distribution {
         }
     }
 
-    /// Adds every value of `other`.
-    pub fn merge(&mut self, other: &Distribution) {
-        if other.count == 0 {
-            return;
-        }
-        if self.count == 0 {
-            *self = other.clone();
-            return;
-        }
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-        self.count += other.count;
-        self.sum += other.sum;
-        self.zeros += other.zeros;
-        let mut all = [self.buckets.as_slice(), &other.buckets].concat();
-        all.sort_unstable_by_key(|&(value, _)| value);
-        self.buckets.clear();
-        for (value, count) in all {
-            match self.buckets.last_mut() {
-                Some((last, total)) if *last == value => *total += count,
-                _ => self.buckets.push((value, count)),
-            }
-        }
-    }
-
     /// Cumulative counts at each of `bounds` (seconds, ascending), as Prometheus' classic
     /// `le` buckets: values at most the bound. The `+Inf` bucket is [`Distribution::count`].
     pub fn cumulative(&self, bounds: &[f64]) -> Vec<u64> {
@@ -406,13 +381,6 @@ pub struct Exposition {
     pub families: Vec<Family>,
 }
 
-impl Exposition {
-    /// The family called `name`.
-    pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.iter().find(|f| f.name == name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,17 +401,6 @@ mod tests {
         assert!((d.sum - 2.253).abs() < 1e-9, "{}", d.sum);
         let counts = d.cumulative(&[0.0005, 0.001, 0.01, 0.25, 1.0, 10.0]);
         assert_eq!(counts, vec![2, 3, 4, 5, 5, 6]);
-    }
-
-    #[test]
-    fn merged_distributions_hold_both() {
-        let mut a = distribution(&[0, 500, 2_000]);
-        let b = distribution(&[500, 1_000, 3_000_000]);
-        a.merge(&b);
-        assert_eq!(a, distribution(&[0, 500, 2_000, 500, 1_000, 3_000_000]));
-        let mut empty = Distribution::default();
-        empty.merge(&b);
-        assert_eq!(empty, b);
     }
 
     #[test]
