@@ -7,7 +7,9 @@
 # --deploy, what the deployment files' test needs: kubernetes-validate (PyPI; it carries the
 # Kubernetes API's schemas, so no cluster and no download at test time) in .tools/deployvenv;
 # with --observability, what the observability outputs' tests need: Debian's prometheus
-# (started by the tests themselves on loopback, never as a service).
+# (started by the tests themselves on loopback, never as a service); with --api, what the
+# API's conformance test needs: schemathesis (PyPI, pinned in tests/api/requirements.txt)
+# in .tools/apivenv.
 # Run from anywhere.
 set -euo pipefail
 
@@ -24,13 +26,15 @@ go=false
 web=false
 deploy=false
 observability=false
+api=false
 for arg in "$@"; do
   case "$arg" in
     --go) go=true ;;
     --web) web=true ;;
     --deploy) deploy=true ;;
     --observability) observability=true ;;
-    *) echo "usage: scripts/setup.sh [--go] [--web] [--deploy] [--observability]" >&2; exit 2 ;;
+    --api) api=true ;;
+    *) echo "usage: scripts/setup.sh [--go] [--web] [--deploy] [--observability] [--api]" >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +45,17 @@ if $deploy; then
     echo "installing kubernetes-validate (PyPI) into .tools/deployvenv..."
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet 'kubernetes-validate==1.37.0'
+  fi
+fi
+
+if $api; then
+  venv="$root/.tools/apivenv"
+  pins="$root/tests/api/requirements.txt"
+  if ! cmp -s "$pins" "$venv/installed.txt"; then
+    echo "installing schemathesis (PyPI) into .tools/apivenv..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet -r "$pins"
+    cp "$pins" "$venv/installed.txt"
   fi
 fi
 

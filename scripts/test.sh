@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-scripts/setup.sh --go --web --deploy --observability
+scripts/setup.sh --go --web --deploy --observability --api
 cargo fmt --all -- --check
 # The guests are workspaces of their own, outside `--all`.
 for guests in guest-examples tests/guests; do
@@ -34,5 +34,7 @@ for module in guest-examples/go-hello guest-examples/go-shop tests/guests/go-pro
 done
 cargo test --workspace
 scripts/web-test.sh
+# The API under schemathesis, as a platform's generated client would call it.
+scripts/api-test.sh
 # The deployment files: the Kubernetes manifests against the API's schemas, the Dockerfile.
 .tools/deployvenv/bin/python -m unittest discover -s tests/deploy

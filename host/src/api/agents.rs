@@ -41,8 +41,18 @@ impl FromRequestParts<Arc<AppState>> for AgentCaller {
 #[serde(deny_unknown_fields)]
 pub struct AgentHello {
     /// The agent's id, chosen by the agent when it starts (random).
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub id: String,
     /// Its name, for people: the host name, a pod's name.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub name: String,
     /// Its Loadwright version: it must be the coordinator's.
     pub version: String,
@@ -85,6 +95,7 @@ pub struct PartEnd {
     #[schema(value_type = Object)]
     pub status: RunStatus,
     /// VUs retired because they could not start.
+    #[serde(deserialize_with = "super::integral::exact")]
     pub vus_retired: u32,
 }
 
@@ -99,7 +110,10 @@ fn check(hello: &AgentHello) -> Result<(), ApiError> {
         )));
     }
     for (what, value) in [("id", &hello.id), ("name", &hello.name)] {
-        if value.is_empty() || value.len() > MAX_NAME || value.chars().any(char::is_control) {
+        if value.is_empty()
+            || value.chars().count() > MAX_NAME
+            || value.chars().any(char::is_control)
+        {
             return Err(ApiError::invalid(format!(
                 "the agent's {what} must be 1 to {MAX_NAME} printable characters"
             )));
@@ -270,4 +284,34 @@ pub async fn end(
     run.end(part, &body.agent, body.vus_retired, &body.status)
         .map_err(part_error(&id, part))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_states_the_limits_an_agent_hello_is_held_to() {
+        let document = crate::api::openapi::document_json();
+        let hello = &document["components"]["schemas"]["AgentHello"]["properties"];
+        for field in ["id", "name"] {
+            assert_eq!(hello[field]["minLength"], 1, "{hello}");
+            assert_eq!(hello[field]["maxLength"], MAX_NAME, "{hello}");
+        }
+        let long = "é".repeat(MAX_NAME);
+        let hello = |id: &str| AgentHello {
+            id: id.to_owned(),
+            name: "agent".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        };
+        assert!(
+            check(&hello(&long)).is_ok(),
+            "{MAX_NAME} characters are allowed"
+        );
+        assert!(check(&hello(&format!("{long}é"))).is_err());
+        assert!(
+            check(&hello("a\u{7}b")).is_err(),
+            "control characters are refused"
+        );
+    }
 }

@@ -61,7 +61,7 @@ impl Modify for BearerAuth {
 
 /// The API's version, which the document carries: the minor number moves with every
 /// addition, the major one with any change that breaks a client (`docs/server.md`).
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// Operations that take a run's id, and those that take a scenario's: what the ids that
 /// `createRun` and `uploadScenario` answer with lead to (OpenAPI links).
@@ -82,22 +82,7 @@ const RUN_OPERATIONS: [&str; 12] = [
 const SCENARIO_OPERATIONS: [&str; 2] = ["getScenario", "deleteScenario"];
 
 /// Operations no id-producing answer links to, and why.
-pub const STANDALONE: [(&str, &str); 5] = [
-    (
-        "getAgentScenario",
-        "agents only: the scenario of an assignment (pollForPart)",
-    ),
-    (
-        "readyPart",
-        "agents only: the run and part of an assignment (pollForPart)",
-    ),
-    (
-        "handInPartInterval",
-        "agents only: the run and part of an assignment",
-    ),
-    ("endPart", "agents only: the run and part of an assignment"),
-    ("getOpenApiDocument", "this document"),
-];
+pub const STANDALONE: [(&str, &str); 1] = [("getOpenApiDocument", "this document")];
 
 /// The whole document: what the annotations generate, and what they cannot say (utoipa's
 /// link objects serialize with the wrong field names, so the additions are made on the
@@ -117,7 +102,11 @@ pub fn document_json() -> Value {
             &SCENARIO_OPERATIONS,
         );
     }
+    link_scenario_to_runs(&mut document);
+    link_assignment(&mut document);
     binary_upload(&mut document);
+    event_streams(&mut document);
+    report_file_names(&mut document);
     admin_metrics(&mut document);
     json_refusals(&mut document);
     document
@@ -132,15 +121,67 @@ fn link(document: &mut Value, path: &str, method: &str, status: &str, targets: &
             ((*target).to_owned(), link)
         })
         .collect();
-    if let Some(response) = document
-        .pointer_mut(&format!(
-            "/paths/{}/{method}/responses/{status}",
-            escape(path)
-        ))
-        .and_then(Value::as_object_mut)
-    {
-        response.insert("links".into(), Value::Object(links));
+    add_links(document, path, method, status, Value::Object(links));
+}
+
+/// Adds `links` to the answer `status` of `method path` (kept when it has some already).
+fn add_links(document: &mut Value, path: &str, method: &str, status: &str, links: Value) {
+    let pointer = format!("/paths/{}/{method}/responses/{status}", escape(path));
+    let response = document
+        .pointer_mut(&pointer)
+        .and_then(Value::as_object_mut);
+    let existing = response.and_then(|r| {
+        r.entry("links")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+    });
+    if let (Some(existing), Value::Object(links)) = (existing, links) {
+        existing.extend(links);
     }
+}
+
+/// An uploaded scenario's id is what a run's request names.
+fn link_scenario_to_runs(document: &mut Value) {
+    let link = json!({"createRun": {
+        "operationId": "createRun",
+        "requestBody": {"scenario": "$response.body#/id"},
+    }});
+    for status in ["200", "201"] {
+        add_links(document, "/v1/scenarios", "post", status, link.clone());
+    }
+}
+
+/// An agent's assignment names the scenario to fetch and the run and part it then reports
+/// on, as the agent that polled.
+fn link_assignment(document: &mut Value) {
+    let part = |operation: &str| {
+        json!({
+            "operationId": operation,
+            "parameters": {"id": "$response.body#/run", "part": "$response.body#/part"},
+            "requestBody": {"agent": "$request.body#/id"},
+        })
+    };
+    let links = json!({
+        "getAgentScenario": {
+            "operationId": "getAgentScenario",
+            "parameters": {"id": "$response.body#/scenario"},
+        },
+        "readyPart": part("readyPart"),
+        "handInPartInterval": part("handInPartInterval"),
+        "endPart": part("endPart"),
+    });
+    add_links(document, "/v1/agents/poll", "post", "200", links);
+}
+
+/// Every operation of the document.
+fn operations_mut(document: &mut Value) -> impl Iterator<Item = &mut Value> {
+    document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
 }
 
 /// `path` as a JSON pointer token.
@@ -151,10 +192,11 @@ fn escape(path: &str) -> String {
 /// The upload's body as generic clients can send it: binary, as `application/wasm` or
 /// `application/octet-stream`, or a multipart form's `component` file.
 fn binary_upload(document: &mut Value) {
-    let binary = json!({"schema": {"type": "string", "format": "binary"}});
+    let bytes = json!({"type": "string", "format": "binary", "minLength": 1});
+    let binary = json!({"schema": bytes});
     let form = json!({"schema": {
         "type": "object",
-        "properties": {"component": {"type": "string", "format": "binary"}},
+        "properties": {"component": bytes},
         "required": ["component"],
         "additionalProperties": false,
     }});
@@ -168,6 +210,41 @@ fn binary_upload(document: &mut Value) {
             "application/octet-stream": binary,
             "multipart/form-data": form,
         });
+    }
+}
+
+/// A Server-Sent Events answer's schema is that of each event (OpenAPI 3.1 has no
+/// `itemSchema`): its name, and its data, one JSON document.
+fn event_streams(document: &mut Value) {
+    let event = json!({
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": ["snapshot", "interval", "lagged", "end"]},
+            "data": {"type": "string", "contentMediaType": "application/json"},
+        },
+    });
+    let streams = operations_mut(document)
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(Value::as_object_mut)
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.pointer_mut("/content/text~1event-stream"));
+    for media in streams {
+        media["schema"] = event.clone();
+    }
+}
+
+/// A report's files are the four CSV files a run keeps.
+fn report_file_names(document: &mut Value) {
+    let pointer = format!(
+        "/paths/{}/get/parameters",
+        escape("/v1/runs/{id}/report/{file}")
+    );
+    let parameters = document.pointer_mut(&pointer).and_then(Value::as_array_mut);
+    for parameter in parameters.into_iter().flatten() {
+        if parameter["name"] == "file" {
+            parameter["schema"] = json!({"type": "string", "enum": super::lifecycle::REPORT_FILES});
+        }
     }
 }
 
@@ -188,18 +265,11 @@ fn admin_metrics(document: &mut Value) {
     }
 }
 
-/// Every operation with a JSON body answers 400 to malformed JSON and 415 to a body that
-/// is not JSON; both are documented with the error body.
+/// Every operation with a JSON body answers 400 to malformed JSON, 415 to a body that is
+/// not JSON and 422 to JSON of the wrong shape; each is documented with the error body.
 fn json_refusals(document: &mut Value) {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
     let error = json!({"$ref": "#/components/schemas/ErrorBody"});
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+    for operation in operations_mut(document) {
         if operation
             .pointer("/requestBody/content/application~1json")
             .is_none()
@@ -213,8 +283,12 @@ fn json_refusals(document: &mut Value) {
             continue;
         };
         for (status, description) in [
-            ("400", "malformed JSON, or a body of the wrong shape"),
+            ("400", "malformed JSON"),
             ("415", "a body that is not application/json"),
+            (
+                "422",
+                "JSON of the wrong shape: a field missing, unknown or of the wrong type",
+            ),
         ] {
             responses.entry(status).or_insert_with(|| {
                 json!({"description": description,
@@ -287,11 +361,82 @@ mod tests {
     }
 
     #[test]
+    fn parameters_are_where_the_routes_take_them() {
+        for (path, method, op) in operations(&document_json()) {
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: BTreeSet<String> = parameters
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect();
+            let templated: BTreeSet<String> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(in_path, templated, "{method} {path}: path parameters");
+        }
+        let series = &document_json()["paths"]["/v1/runs/{id}/series"]["get"]["parameters"];
+        let since = series
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == "since"));
+        assert_eq!(since.map(|p| &p["in"]), Some(&json!("query")), "{series}");
+    }
+
+    #[test]
+    fn ids_link_to_what_takes_them_run_requests_and_agent_parts_included() {
+        let document = document_json();
+        let upload = &document["paths"]["/v1/scenarios"]["post"]["responses"]["201"]["links"];
+        assert_eq!(
+            upload["createRun"]["requestBody"]["scenario"], "$response.body#/id",
+            "{upload}"
+        );
+        let poll = &document["paths"]["/v1/agents/poll"]["post"]["responses"]["200"]["links"];
+        assert_eq!(
+            poll["readyPart"]["parameters"]["part"],
+            "$response.body#/part"
+        );
+        assert_eq!(poll["endPart"]["requestBody"]["agent"], "$request.body#/id");
+        assert_eq!(
+            poll["getAgentScenario"]["parameters"]["id"],
+            "$response.body#/scenario"
+        );
+    }
+
+    #[test]
+    fn report_files_are_listed() {
+        let document = document_json();
+        let parameters = &document["paths"]["/v1/runs/{id}/report/{file}"]["get"]["parameters"];
+        let file = parameters
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == "file"));
+        let names = file.map(|p| p["schema"]["enum"].clone());
+        assert_eq!(
+            names,
+            Some(json!(crate::api::lifecycle::REPORT_FILES)),
+            "{parameters}"
+        );
+    }
+
+    #[test]
+    fn a_live_stream_is_described_event_by_event() {
+        let document = document_json();
+        let stream = &document["paths"]["/v1/runs/{id}/stream"]["get"]["responses"]["200"]["content"]
+            ["text/event-stream"]["schema"];
+        assert_eq!(stream["required"], json!(["event", "data"]), "{stream}");
+        assert_eq!(
+            stream["properties"]["data"]["contentMediaType"],
+            "application/json"
+        );
+    }
+
+    #[test]
     fn uploads_json_refusals_and_metrics_are_documented() {
         let document = document_json();
         let upload = &document["paths"]["/v1/scenarios"]["post"]["requestBody"]["content"];
         for media in ["application/wasm", "application/octet-stream"] {
             assert_eq!(upload[media]["schema"]["format"], "binary", "{upload}");
+            assert_eq!(upload[media]["schema"]["minLength"], 1, "{upload}");
         }
         let set_vus = &document["paths"]["/v1/runs/{id}/vus"]["post"]["responses"];
         for status in ["400", "415", "422"] {

@@ -453,8 +453,10 @@ pub async fn create(
 
 /// A filter on the run list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only runs in this state (`running`, `completed`, `interrupted`, ...).
+    #[param(value_type = Option<crate::store::RunState>)]
     pub state: Option<String>,
 }
 

@@ -91,6 +91,7 @@ pub async fn stats(
 
 /// What the live stream sends besides intervals.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Also a `snapshot` event after each `interval`: the cumulative statistics as that
     /// interval closed (the dashboard's tables follow the run with them).
@@ -100,6 +101,7 @@ pub struct StreamQuery {
 
 /// A filter on the time series.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// Only intervals that closed after this many seconds into the run.
     pub since: Option<f64>,
@@ -109,7 +111,11 @@ pub struct SeriesQuery {
 #[utoipa::path(
     get, operation_id = "getRunSeries", path = "/v1/runs/{id}/series", tag = "statistics",
     params(("id" = String, Path), SeriesQuery),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 200, body = Vec<Object>),
+        (status = 400, description = "a malformed query", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn series(
@@ -139,6 +145,7 @@ fn event(name: &str, body: &impl Serialize) -> Event {
     params(("id" = String, Path), StreamQuery),
     responses(
         (status = 200, description = "Server-Sent Events: snapshot, interval, lagged, end", content_type = "text/event-stream", body = String),
+        (status = 400, description = "a malformed query", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
     ),
     security(("bearer" = []))
