@@ -122,9 +122,10 @@ call "$api/v1/runs/$API_FINISHED_RUN" | grep -q '"state":"completed"' \
 curl -sf "$api/v1/openapi.json" > "$reports/openapi.json"
 cd tests/api
 # Hypothesis keeps its own files with the run's, out of the source tree.
-SCHEMATHESIS_HOOKS=hooks HYPOTHESIS_STORAGE_DIRECTORY=$work/hypothesis timeout "${API_TEST_TIMEOUT:-600}" \
-  "$root/.tools/apivenv/bin/schemathesis" run "$api/v1/openapi.json" \
-  --seed 20261203 --generation-database none --no-color --report har,ndjson --report-har-path "$reports/requests.har" \
+export SCHEMATHESIS_HOOKS=hooks HYPOTHESIS_STORAGE_DIRECTORY=$work/hypothesis
+timeout "${API_TEST_TIMEOUT:-600}" "$root/.tools/apivenv/bin/schemathesis" \
+  run "$api/v1/openapi.json" --checks all --seed 20261203 --generation-database none \
+  --no-color --report har,ndjson --report-har-path "$reports/requests.har" \
   --report-ndjson-path "$reports/events.ndjson" "$@"
 # Only the whole run says whether every operation answered with a 2xx.
 if [[ $# -eq 0 ]]; then
