@@ -29,6 +29,7 @@
 //!   the observability outputs that push a live run's figures (OTLP, Prometheus remote
 //!   write).
 //! - [`demo`]: the built-in demo HTTP target, to try Loadwright with no server of your own.
+//! - `sync`: a mutex's lock that outlives a panic, shared by every module that locks one.
 //! - [`timer`]: one reusable timer for a sequence of bounded waits (a VU's requests, an
 //!   instance's calls), instead of a timer registered and removed per wait.
 //!
@@ -45,5 +46,6 @@ pub mod run;
 pub mod runlog;
 pub mod stats;
 pub mod store;
+mod sync;
 pub mod timer;
 pub mod vu;

@@ -112,10 +112,7 @@ impl RunLog {
             message: message.to_owned(),
         };
         {
-            let mut recent = self
-                .recent
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut recent = crate::sync::lock(&self.recent);
             if recent.len() == RECENT_LINES {
                 recent.pop_front();
             }
@@ -127,10 +124,7 @@ impl RunLog {
     /// Whether a guest line of `size` bytes from `vu` fits both budgets (and charges it).
     fn admit(&self, vu: u32, size: u64) -> bool {
         {
-            let mut per_vu = self
-                .per_vu
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut per_vu = crate::sync::lock(&self.per_vu);
             let used = per_vu.entry(vu).or_default();
             if *used + size > self.per_vu_limit {
                 return false;
@@ -147,10 +141,7 @@ impl RunLog {
 
     /// The most recent lines, oldest first.
     pub fn recent(&self) -> Vec<LogLine> {
-        let recent = self
-            .recent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = crate::sync::lock(&self.recent);
         recent.iter().cloned().collect()
     }
 

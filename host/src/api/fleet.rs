@@ -21,6 +21,7 @@ use crate::config::Segment;
 use crate::http::EgressPolicy;
 use crate::run::RunHandle;
 use crate::runlog::Level;
+use crate::sync::lock;
 
 /// How long an agent's poll waits for work before it is answered "nothing" (and polls
 /// again): its heartbeat while idle.
@@ -189,12 +190,6 @@ pub struct Fleet {
     offered: Notify,
     /// Wakes runs waiting for agents: one polled.
     polled: Notify,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Agent {

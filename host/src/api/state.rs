@@ -74,9 +74,7 @@ impl AppState {
 
     /// The runs in progress, by id.
     pub fn live(&self) -> MutexGuard<'_, HashMap<String, LiveRun>> {
-        self.live
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.live)
     }
 
     /// The live run `id`, if the caller may see it.

@@ -129,7 +129,7 @@ mod terminal {
         if tcsetattr(&stdin, OptionalActions::Now, &raw).is_err() {
             return;
         }
-        *ORIGINAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(original);
+        *crate::sync::lock(&ORIGINAL) = Some(original);
         // A blocking read on its own thread; it ends with the process.
         let spawned = std::thread::Builder::new()
             .name("loadwright-keys".into())
@@ -149,7 +149,7 @@ mod terminal {
     }
 
     pub(super) fn restore() {
-        if let Some(original) = ORIGINAL.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(original) = crate::sync::lock(&ORIGINAL).take() {
             let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &original);
         }
     }

@@ -248,11 +248,7 @@ impl Engine {
 
     /// The load of `hash` in progress, or a new one.
     fn flight(&self, hash: &str) -> Arc<Flight> {
-        let mut flights = self
-            .inner
-            .loading
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut flights = crate::sync::lock(&self.inner.loading);
         if let Some(flight) = flights.get(hash).and_then(Weak::upgrade) {
             return flight;
         }

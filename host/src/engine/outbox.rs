@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -51,7 +51,7 @@ impl<T: Send> Outbox<T> {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Slot<T>> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.slot)
     }
 
     /// Posts `exchange` for the VU's task to run; the guest then waits on [`Self::collect`].

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
@@ -121,7 +121,7 @@ impl Resolver {
 
     /// The cache's entry for `host`, fresh or being filled.
     fn entry(&self, host: &str) -> Arc<OnceCell<Answer>> {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = crate::sync::lock(&self.cache);
         if let Some(entry) = cache.get(host)
             && entry.at.elapsed() < self.ttl
         {
@@ -140,7 +140,7 @@ impl Resolver {
     }
 
     fn forget(&self, host: &str, answer: &Arc<OnceCell<Answer>>) {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = crate::sync::lock(&self.cache);
         if cache
             .get(host)
             .is_some_and(|entry| Arc::ptr_eq(&entry.answer, answer))

@@ -39,6 +39,7 @@ use crate::stats::{
     Collector, Distribution, Exposition, IntervalDelta, IntervalStats, NameCaps, RecordedMetrics,
     Snapshot,
 };
+use crate::sync::lock;
 use crate::vu::{Clock, TaskPicker};
 
 /// Where a run is.
@@ -198,12 +199,6 @@ impl Shared {
         self.intervals().take();
         lock(&self.deltas).take();
     }
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Where a run's VUs run, and so which hooks run here.

@@ -1,7 +1,7 @@
 //! The run's stats hub: shards VUs record into, aggregates, the time series.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::TagPoint;
@@ -22,6 +22,7 @@ use super::thresholds;
 use super::trend::Trend;
 use crate::config::Threshold;
 use crate::http::{Protocol, TlsVersion};
+use crate::sync::lock;
 
 /// Shards per collector: one per worker thread (threads past this many share), so a sample
 /// is recorded into memory its own thread keeps warm, behind a lock only the drain contends.
@@ -132,13 +133,6 @@ impl Span {
     fn count(&self, method: &str, name: &str) -> u64 {
         self.names.get(method, name).map_or(0, |tally| tally.count)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a stats lock leaves plain counters behind: still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Collector {

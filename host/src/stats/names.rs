@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 /// The name new request rows and checks are counted under once their cap is reached.
 pub const OVERFLOW: &str = "(overflow)";
@@ -75,7 +75,7 @@ impl Registry {
 
     /// Whether `name` is (or now becomes) one of the admitted names.
     pub(crate) fn admit(&self, name: &str) -> bool {
-        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names = crate::sync::lock(&self.names);
         if names.contains(name) {
             return true;
         }

@@ -101,9 +101,7 @@ impl Store {
     fn db(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the connection leaves SQLite consistent (each statement is
         // atomic); the next caller may go on.
-        self.db
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.db)
     }
 
     fn component_path(&self, hash: &str) -> PathBuf {

@@ -8,7 +8,7 @@
 //! requests are timed, so a slow target cannot hide behind busy VUs (no coordinated
 //! omission).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -39,7 +39,7 @@ impl Default for IdlePool {
 
 impl IdlePool {
     fn lock(&self) -> MutexGuard<'_, Option<Vec<oneshot::Sender<Ticket>>>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.waiting)
     }
 
     /// Adds a waiting VU; `false` once the pool is closed.
