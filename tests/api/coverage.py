@@ -29,9 +29,8 @@ def operations(document):
     return found
 
 
-def statuses(document, har):
+def statuses(known, har):
     """Each operation's answers: operation id -> Counter of status codes."""
-    known = operations(document)
     seen = defaultdict(Counter)
     for entry in har["log"]["entries"]:
         method = entry["request"]["method"]
@@ -48,10 +47,11 @@ def main(document_path, har_path):
         document = json.load(file)
     with open(har_path) as file:
         har = json.load(file)
-    seen = statuses(document, har)
+    known = operations(document)
+    seen = statuses(known, har)
     missing = []
     print(f"{'operation':<20} {'requests':>8} {'2xx':>5}  statuses")
-    for _, _, operation in sorted(operations(document), key=lambda o: o[2]):
+    for _, _, operation in sorted(known, key=lambda o: o[2]):
         answers = seen.get(operation, Counter())
         if operation == THE_DOCUMENT:
             print(f"{operation:<20} {'':>8} {'':>5}  read by schemathesis to start")

@@ -37,13 +37,9 @@ where
     T: TryFrom<u64>,
 {
     #[derive(Deserialize)]
-    struct Wrapped(#[serde(deserialize_with = "exact")] u64);
-    let value: Option<Wrapped> = Option::deserialize(deserializer)?;
-    value
-        .map(|Wrapped(n)| {
-            T::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is out of range")))
-        })
-        .transpose()
+    struct Wrapped<T: TryFrom<u64>>(#[serde(deserialize_with = "exact")] T);
+    let value: Option<Wrapped<T>> = Option::deserialize(deserializer)?;
+    Ok(value.map(|Wrapped(n)| n))
 }
 
 #[cfg(test)]
